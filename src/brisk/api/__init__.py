@@ -1,0 +1,1 @@
+"""HTTP edge: dependencies, error mapping, health and the JSON response type."""

@@ -1,0 +1,78 @@
+"""Annotated dependency aliases: who is asking, and the services a handler calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Query, Request
+
+from brisk.errors import AuthenticationRequiredError, InvalidInputError
+
+if TYPE_CHECKING:
+    from brisk.app import Services
+
+_SCHEMES = ("token", "bearer")
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    user_id: int
+    token: str
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated["Services", Depends(get_services)]
+
+
+def _token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() not in _SCHEMES or not token.strip():
+        raise AuthenticationRequiredError("authorization header must be 'Token <jwt>'")
+    return token.strip()
+
+
+def optional_viewer(request: Request) -> Viewer | None:
+    token = _token(request)
+    if token is None:
+        return None
+    return Viewer(get_services(request).tokens.user_id(token), token)
+
+
+def current_viewer(request: Request) -> Viewer:
+    viewer = optional_viewer(request)
+    if viewer is None:
+        raise AuthenticationRequiredError("authentication required")
+    return viewer
+
+
+OptionalViewerDep = Annotated[Viewer | None, Depends(optional_viewer)]
+ViewerDep = Annotated[Viewer, Depends(current_viewer)]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    limit: int
+    offset: int
+
+
+def page(
+    request: Request,
+    limit: Annotated[int | None, Query(ge=1, description="items per page (max 100)")] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Page:
+    http = get_services(request).settings.http
+    limit = http.default_page_size if limit is None else limit
+    if limit > http.max_page_size:
+        raise InvalidInputError(f"limit must be at most {http.max_page_size}")
+    return Page(limit, offset)
+
+
+PageDep = Annotated[Page, Depends(page)]

@@ -1,0 +1,84 @@
+"""The one table from domain errors to HTTP, in RealWorld's `{"errors": {"body": [...]}}` shape."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from brisk.api.responses import JSONBytes
+from brisk.errors import (
+    AlreadyExistsError,
+    AuthenticationRequiredError,
+    BriskError,
+    ForbiddenError,
+    InvalidCredentialsError,
+    InvalidInputError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: dict[type[BriskError], int] = {
+    NotFoundError: 404,
+    AlreadyExistsError: 422,
+    InvalidCredentialsError: 401,
+    AuthenticationRequiredError: 401,
+    ForbiddenError: 403,
+    InvalidInputError: 422,
+    ServiceUnavailableError: 503,
+}
+
+
+def error_response(
+    status: int, *messages: str, headers: Mapping[str, str] | None = None
+) -> JSONBytes:
+    return JSONBytes({"errors": {"body": list(messages)}}, status_code=status, headers=headers)
+
+
+def _domain_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BriskError)
+    status = next(s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls))
+    headers = {}
+    if isinstance(exc, AuthenticationRequiredError):
+        headers["WWW-Authenticate"] = "Token"
+    if isinstance(exc, ServiceUnavailableError):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    return error_response(status, exc.message, headers=headers)
+
+
+def _describe(error: dict[str, object]) -> str:
+    # ("body", "user", "email") -> "user.email"; the "body"/"query" root says nothing useful.
+    loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]  # type: ignore[attr-defined]
+    where = ".".join(loc)
+    message = str(error.get("msg", "is invalid"))
+    if error.get("type") == "json_invalid":
+        return "request body is not valid JSON"
+    return f"{where}: {message}" if where else message
+
+
+def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(422, *(_describe(e) for e in exc.errors()))
+
+
+def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+def _unexpected(_: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(BriskError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

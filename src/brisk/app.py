@@ -1,0 +1,106 @@
+"""create_app(settings): the ASGI app, and the lifespan that opens and closes its pools in order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+
+from brisk import __version__
+from brisk.api import health
+from brisk.api.errors import install_error_handlers
+from brisk.api.limits import BodySizeLimit
+from brisk.api.responses import JSONBytes
+from brisk.articles.router import router as articles_router
+from brisk.articles.service import ArticleService
+from brisk.comments.router import router as comments_router
+from brisk.comments.service import CommentService
+from brisk.db import Database, create_database
+from brisk.profiles.router import router as profiles_router
+from brisk.profiles.service import ProfileService
+from brisk.security import TokenCodec
+from brisk.settings import Settings
+from brisk.tags.router import router as tags_router
+from brisk.tags.service import TagService
+from brisk.users.router import router as users_router
+from brisk.users.service import UserService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a request may use, built once per process in the lifespan."""
+
+    settings: Settings
+    db: Database
+    redis: aioredis.Redis | None
+    tokens: TokenCodec
+    users: UserService
+    profiles: ProfileService
+    articles: ArticleService
+    comments: CommentService
+    tags: TagService
+
+
+def build_services(settings: Settings, db: Database, redis: aioredis.Redis | None) -> Services:
+    return Services(
+        settings=settings,
+        db=db,
+        redis=redis,
+        tokens=(tokens := TokenCodec(settings.secret, settings.auth.token_ttl_seconds)),
+        users=UserService(db, tokens),
+        profiles=ProfileService(db),
+        articles=ArticleService(db),
+        comments=CommentService(db),
+        tags=TagService(db),
+    )
+
+
+def _redis_client(settings: Settings) -> aioredis.Redis | None:
+    if not settings.redis_url:
+        return None
+    timeout = settings.redis.socket_timeout_seconds
+    return aioredis.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        max_connections=settings.redis.max_connections,
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    if not settings.database_url:
+        raise ValueError("database_url is required (brisk serve provides the embedded one)")
+    database_url = settings.database_url
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = await create_database(database_url, settings.db)
+        redis = _redis_client(settings)
+        app.state.services = build_services(settings, db, redis)
+        try:
+            yield
+        finally:
+            # Reverse order of opening; the pool waits for borrowed connections to come back.
+            if redis is not None:
+                await redis.aclose()
+            await db.close()
+
+    app = FastAPI(
+        title="brisk",
+        version=__version__,
+        summary="A fast, measured RealWorld (Conduit) API",
+        lifespan=lifespan,
+        default_response_class=JSONBytes,
+    )
+    install_error_handlers(app)
+    for router in (users_router, profiles_router, articles_router, comments_router, tags_router):
+        app.include_router(router, prefix="/api")
+    app.include_router(health.router)
+    app.add_middleware(BodySizeLimit, max_body_bytes=settings.http.max_body_bytes)
+    return app

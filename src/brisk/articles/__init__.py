@@ -1,0 +1,1 @@
+"""Articles: lists, feed, create/update/delete and favorites."""

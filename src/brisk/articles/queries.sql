@@ -1,0 +1,162 @@
+-- Every article query has the same shape: a `page` CTE picks the ids (using the index that
+-- matches its ORDER BY and LIMIT), then one projection joins the author and computes, for the
+-- viewer $1, `favorited` and `following`. A page of N costs one query, whatever N is.
+-- Lists never read `body`.
+
+-- fragment: article-columns
+SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at, a.favorites_count,
+       ARRAY(SELECT t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id
+             WHERE at.article_id = a.id ORDER BY t.name) AS tag_list,
+       ($1::bigint IS NOT NULL AND EXISTS (
+           SELECT 1 FROM favorites f WHERE f.user_id = $1 AND f.article_id = a.id)) AS favorited,
+       u.username AS author_username, u.bio AS author_bio, u.image AS author_image,
+       ($1::bigint IS NOT NULL AND EXISTS (
+           SELECT 1 FROM follows fo WHERE fo.follower_id = $1 AND fo.followee_id = a.author_id
+       )) AS author_following
+
+-- fragment: article-from-page
+FROM page JOIN articles a ON a.id = page.id JOIN users u ON u.id = a.author_id
+ORDER BY a.created_at DESC, a.id DESC;
+
+-- name: get-article-by-slug
+WITH page AS (SELECT id FROM articles WHERE slug = $2)
+-- include: article-columns
+     , a.body
+-- include: article-from-page
+
+-- name: list-articles
+WITH page AS (
+    SELECT id FROM articles ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
+)
+-- include: article-columns
+-- include: article-from-page
+
+-- name: list-articles-by-author
+WITH page AS (
+    SELECT a.id FROM articles a
+    WHERE a.author_id = (SELECT id FROM users WHERE username = $4)
+    ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
+)
+-- include: article-columns
+-- include: article-from-page
+
+-- name: list-articles-by-tag
+WITH page AS (
+    SELECT a.id FROM article_tags at JOIN articles a ON a.id = at.article_id
+    WHERE at.tag_id = (SELECT id FROM tags WHERE name = $4)
+    ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
+)
+-- include: article-columns
+-- include: article-from-page
+
+-- name: list-articles-favorited-by
+WITH page AS (
+    SELECT a.id FROM favorites f JOIN articles a ON a.id = f.article_id
+    WHERE f.user_id = (SELECT id FROM users WHERE username = $4)
+    ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
+)
+-- include: article-columns
+-- include: article-from-page
+
+-- name: list-articles-filtered
+-- Two or more filters at once (rare): each filter narrows by an indexed semi-join.
+WITH page AS (
+    SELECT a.id FROM articles a
+    WHERE ($4::text IS NULL OR a.author_id = (SELECT id FROM users WHERE username = $4))
+      AND ($5::text IS NULL OR a.id IN (
+          SELECT at.article_id FROM article_tags at
+          WHERE at.tag_id = (SELECT id FROM tags WHERE name = $5)))
+      AND ($6::text IS NULL OR a.id IN (
+          SELECT f.article_id FROM favorites f
+          WHERE f.user_id = (SELECT id FROM users WHERE username = $6)))
+    ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
+)
+-- include: article-columns
+-- include: article-from-page
+
+-- name: list-feed
+WITH page AS (
+    SELECT a.id FROM follows fo JOIN articles a ON a.author_id = fo.followee_id
+    WHERE fo.follower_id = $1
+    ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
+)
+-- include: article-columns
+-- include: article-from-page
+
+-- name: count-articles
+SELECT count(*) FROM articles;
+
+-- name: count-articles-by-author
+SELECT count(*) FROM articles WHERE author_id = (SELECT id FROM users WHERE username = $1);
+
+-- name: count-articles-by-tag
+SELECT count(*) FROM article_tags WHERE tag_id = (SELECT id FROM tags WHERE name = $1);
+
+-- name: count-articles-favorited-by
+SELECT count(*) FROM favorites WHERE user_id = (SELECT id FROM users WHERE username = $1);
+
+-- name: count-articles-filtered
+SELECT count(*) FROM articles a
+WHERE ($1::text IS NULL OR a.author_id = (SELECT id FROM users WHERE username = $1))
+  AND ($2::text IS NULL OR a.id IN (
+      SELECT at.article_id FROM article_tags at
+      WHERE at.tag_id = (SELECT id FROM tags WHERE name = $2)))
+  AND ($3::text IS NULL OR a.id IN (
+      SELECT f.article_id FROM favorites f
+      WHERE f.user_id = (SELECT id FROM users WHERE username = $3)));
+
+-- name: count-feed
+SELECT count(*) FROM follows fo JOIN articles a ON a.author_id = fo.followee_id
+WHERE fo.follower_id = $1;
+
+-- name: get-article-for-update
+SELECT id, author_id, title FROM articles WHERE slug = $1 FOR UPDATE;
+
+-- name: get-article-id-by-slug
+SELECT id, author_id FROM articles WHERE slug = $1;
+
+-- name: create-article
+INSERT INTO articles (slug, author_id, title, description, body)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING id;
+
+-- name: update-article
+UPDATE articles
+SET slug = coalesce($2, slug),
+    title = coalesce($3, title),
+    description = coalesce($4, description),
+    body = coalesce($5, body),
+    updated_at = now()
+WHERE id = $1;
+
+-- name: delete-article
+DELETE FROM articles WHERE id = $1;
+
+-- name: create-tags
+-- A concurrent insert of the same new tag makes this wait, then skip; the next statement
+-- (a new snapshot under READ COMMITTED) sees the committed row.
+INSERT INTO tags (name) SELECT DISTINCT unnest($1::text[]) ON CONFLICT (name) DO NOTHING;
+
+-- name: link-article-tags
+INSERT INTO article_tags (article_id, tag_id)
+SELECT $1, t.id FROM tags t WHERE t.name = ANY($2::text[])
+ON CONFLICT DO NOTHING;
+
+-- name: unlink-article-tags
+DELETE FROM article_tags WHERE article_id = $1;
+
+-- name: create-favorite
+-- The counter moves in the same statement as the row, and only when the row is new.
+WITH added AS (
+    INSERT INTO favorites (user_id, article_id) VALUES ($1, $2)
+    ON CONFLICT DO NOTHING RETURNING article_id
+)
+UPDATE articles SET favorites_count = favorites_count + 1
+WHERE id IN (SELECT article_id FROM added);
+
+-- name: delete-favorite
+WITH removed AS (
+    DELETE FROM favorites WHERE user_id = $1 AND article_id = $2 RETURNING article_id
+)
+UPDATE articles SET favorites_count = favorites_count - 1
+WHERE id IN (SELECT article_id FROM removed);

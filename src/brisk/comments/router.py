@@ -1,0 +1,56 @@
+"""Routes: comments of an article."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from starlette.responses import Response
+
+from brisk.api.deps import OptionalViewerDep, ServicesDep, ViewerDep
+from brisk.api.responses import JSONBytes
+from brisk.comments.schemas import CommentCreateRequest, CommentListResponse, CommentResponse
+
+router = APIRouter(tags=["Comments"])
+SlugPath = Annotated[str, Path(max_length=200)]
+MAX_COMMENTS_PAGE = 500
+
+
+@router.get("/articles/{slug}/comments", responses={200: {"model": CommentListResponse}})
+async def list_comments(
+    slug: SlugPath,
+    viewer: OptionalViewerDep,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_COMMENTS_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> JSONBytes:
+    """An article's comments, newest first."""
+    comments = await services.comments.list_comments(
+        slug=slug, viewer_id=viewer.user_id if viewer else None, limit=limit, offset=offset
+    )
+    return JSONBytes({"comments": comments})
+
+
+@router.post("/articles/{slug}/comments", responses={200: {"model": CommentResponse}})
+async def create_comment(
+    slug: SlugPath, body: CommentCreateRequest, viewer: ViewerDep, services: ServicesDep
+) -> JSONBytes:
+    """Comment on an article."""
+    comment = await services.comments.create_comment(
+        slug=slug, author_id=viewer.user_id, body=body.comment.body
+    )
+    return JSONBytes({"comment": comment})
+
+
+@router.delete("/articles/{slug}/comments/{comment_id}", status_code=204)
+async def delete_comment(
+    slug: SlugPath,
+    comment_id: Annotated[int, Path(alias="id", ge=1, le=2**63 - 1)],
+    viewer: ViewerDep,
+    services: ServicesDep,
+) -> Response:
+    """Delete one of your comments."""
+    await services.comments.delete_comment(
+        slug=slug, comment_id=comment_id, viewer_id=viewer.user_id
+    )
+    return Response(status_code=204)

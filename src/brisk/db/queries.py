@@ -1,0 +1,61 @@
+"""Named SQL from .sql files: `-- name: x` blocks; `-- fragment: y` reused by `-- include: y`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_HEADER = re.compile(r"^--\s*(name|fragment):\s*(\S+)\s*$")
+_INCLUDE = re.compile(r"^\s*--\s*include:\s*(\S+)\s*$")
+
+# Every named query of every domain, by name: what the EXPLAIN test and `brisk doctor` walk.
+REGISTRY: dict[str, Query] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """One named SQL statement; the name labels metrics, logs and plans, never the parameters."""
+
+    name: str
+    sql: str
+
+
+def _split_blocks(text: str, source: str) -> tuple[dict[str, str], dict[str, str]]:
+    names: dict[str, list[str]] = {}
+    fragments: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        header = _HEADER.match(line)
+        if header:
+            kind, name = header.groups()
+            table = names if kind == "name" else fragments
+            if name in table:
+                raise ValueError(f"{source}: {kind} {name!r} defined twice")
+            current = table[name] = []
+        elif current is not None:
+            current.append(line)
+    as_text = {k: "\n".join(v).strip() for k, v in names.items()}
+    return as_text, {k: "\n".join(v).strip() for k, v in fragments.items()}
+
+
+def _expand(sql: str, fragments: dict[str, str], source: str) -> str:
+    def include(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in fragments:
+            raise ValueError(f"{source}: unknown fragment {name!r}")
+        return fragments[name]
+
+    return "\n".join(_INCLUDE.sub(include, line) for line in sql.splitlines())
+
+
+def load_queries(path: Path | str) -> dict[str, Query]:
+    """Parse a .sql file into named queries and add them to the global registry."""
+    source = Path(path)
+    names, fragments = _split_blocks(source.read_text(encoding="utf-8"), str(source))
+    loaded = {}
+    for name, sql in names.items():
+        if name in REGISTRY and REGISTRY[name].sql != _expand(sql, fragments, str(source)):
+            raise ValueError(f"{source}: query {name!r} is also defined elsewhere")
+        loaded[name] = REGISTRY[name] = Query(name, _expand(sql, fragments, str(source)))
+    return loaded

@@ -1,0 +1,1 @@
+"""Profiles: public user views and follows."""

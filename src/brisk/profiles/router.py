@@ -1,0 +1,48 @@
+"""Routes: profiles and follows."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel
+
+from brisk.api.deps import OptionalViewerDep, ServicesDep, ViewerDep
+from brisk.api.responses import JSONBytes
+from brisk.schemas import ProfilePublic
+
+
+class ProfileResponse(BaseModel):
+    profile: ProfilePublic
+
+
+router = APIRouter(tags=["Profiles"], responses={200: {"model": ProfileResponse}})
+UsernamePath = Annotated[str, Path(max_length=64)]
+
+
+@router.get("/profiles/{username}")
+async def get_profile(
+    username: UsernamePath, viewer: OptionalViewerDep, services: ServicesDep
+) -> JSONBytes:
+    """A user's public profile."""
+    viewer_id = viewer.user_id if viewer else None
+    profile = await services.profiles.get_profile(username=username, viewer_id=viewer_id)
+    return JSONBytes({"profile": profile})
+
+
+@router.post("/profiles/{username}/follow")
+async def follow_user(
+    username: UsernamePath, viewer: ViewerDep, services: ServicesDep
+) -> JSONBytes:
+    """Follow a user."""
+    profile = await services.profiles.follow(username=username, viewer_id=viewer.user_id)
+    return JSONBytes({"profile": profile})
+
+
+@router.delete("/profiles/{username}/follow")
+async def unfollow_user(
+    username: UsernamePath, viewer: ViewerDep, services: ServicesDep
+) -> JSONBytes:
+    """Stop following a user."""
+    profile = await services.profiles.unfollow(username=username, viewer_id=viewer.user_id)
+    return JSONBytes({"profile": profile})

@@ -1,0 +1,97 @@
+"""Configuration from the environment (prefix BRISK_, nested groups joined by __)."""
+
+from __future__ import annotations
+
+import os
+from typing import Self
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that appear in tutorials and templates; a deployment using one is misconfigured.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "test", "xxx"})
+MIN_SECRET_LENGTH = 32
+DEV_SECRET = "brisk-dev-only-secret-never-use-in-production-0000"  # noqa: S105 - dev only
+
+
+class DbSettings(BaseModel):
+    """PostgreSQL pool tuning; the URL itself is the top-level `database_url`."""
+
+    pool_min_size: int = Field(default=1, ge=0)
+    # None: sized at startup from the cores and the server's max_connections.
+    pool_max_size: int | None = Field(default=None, ge=1)
+    # How long a request may wait for a pooled connection before it gets a 503.
+    acquire_timeout_seconds: float = Field(default=2.0, gt=0)
+    command_timeout_seconds: float = Field(default=10.0, gt=0)
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # PgBouncer before 1.21 in transaction mode needs 0 (no named prepared statements).
+    statement_cache_size: int = Field(default=1024, ge=0)
+    # How many worker processes share the server, for sizing: set by `brisk serve --workers`.
+    workers: int = Field(default=1, ge=1)
+
+
+class RedisSettings(BaseModel):
+    """Redis client tuning; the URL itself is the top-level `redis_url`."""
+
+    socket_timeout_seconds: float = Field(default=0.25, gt=0)
+    max_connections: int = Field(default=32, ge=1)
+
+
+class HttpSettings(BaseModel):
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_page_size: int = Field(default=100, ge=1)
+    default_page_size: int = Field(default=20, ge=1)
+
+
+class AuthSettings(BaseModel):
+    token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    algorithm: str = "HS256"
+
+
+class Settings(BaseSettings):
+    """Everything brisk reads from the environment; tests construct it directly."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BRISK_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    # Explicit development mode: allows the built-in dev secret and applies migrations on serve.
+    dev: bool = False
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+    # Where the embedded servers keep their data when no URLs are given.
+    data_dir: str | None = None
+
+    db: DbSettings = DbSettings()
+    redis: RedisSettings = RedisSettings()
+    http: HttpSettings = HttpSettings()
+    auth: AuthSettings = AuthSettings()
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Self:
+        secret = self.secret_key.get_secret_value() if self.secret_key else ""
+        weak = secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH
+        if weak and not self.dev:
+            raise ValueError(
+                "BRISK_SECRET_KEY is missing, a placeholder or shorter than "
+                f"{MIN_SECRET_LENGTH} characters; set a random one "
+                '(python -c "import secrets; print(secrets.token_urlsafe(48))") '
+                "or run in explicit dev mode (BRISK_DEV=1 / --dev)"
+            )
+        if weak:
+            self.secret_key = SecretStr(DEV_SECRET)
+        return self
+
+    @property
+    def secret(self) -> str:
+        assert self.secret_key is not None  # set by the validator
+        return self.secret_key.get_secret_value()
+
+
+def cpu_count() -> int:
+    """Cores this process may run on (respects taskset / cgroup affinity)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1

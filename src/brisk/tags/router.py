@@ -1,0 +1,22 @@
+"""Routes: tags."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from brisk.api.deps import ServicesDep
+from brisk.api.responses import JSONBytes
+
+
+class TagListResponse(BaseModel):
+    tags: list[str]
+
+
+router = APIRouter(tags=["Tags"])
+
+
+@router.get("/tags", responses={200: {"model": TagListResponse}})
+async def list_tags(services: ServicesDep) -> JSONBytes:
+    """Tags in use, alphabetically."""
+    return JSONBytes({"tags": await services.tags.list_tags()})

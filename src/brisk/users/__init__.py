@@ -1,0 +1,1 @@
+"""Users: registration, login and the current user."""

@@ -1,0 +1,55 @@
+"""SQL for users; unique violations become domain errors naming the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+
+from brisk.db import Executor, load_queries
+from brisk.errors import AlreadyExistsError
+
+Q = load_queries(Path(__file__).with_name("queries.sql"))
+
+UserRow = asyncpg.Record
+
+_FIELD_BY_CONSTRAINT = {"users_username_key": "username", "users_email_key": "email"}
+
+
+def _taken(exc: asyncpg.UniqueViolationError) -> AlreadyExistsError:
+    return AlreadyExistsError(_FIELD_BY_CONSTRAINT.get(exc.constraint_name or "", "value"))
+
+
+async def get_user_by_id(db: Executor, *, user_id: int) -> UserRow | None:
+    return await db.fetchrow(Q["get-user-by-id"], user_id)
+
+
+async def get_user_by_email(db: Executor, *, email: str) -> UserRow | None:
+    return await db.fetchrow(Q["get-user-by-email"], email)
+
+
+async def create_user(db: Executor, *, username: str, email: str, password_hash: str) -> UserRow:
+    try:
+        row = await db.fetchrow(Q["create-user"], username, email, password_hash)
+    except asyncpg.UniqueViolationError as exc:
+        raise _taken(exc) from exc
+    assert row is not None
+    return row
+
+
+async def update_user(
+    db: Executor,
+    *,
+    user_id: int,
+    username: str | None,
+    email: str | None,
+    password_hash: str | None,
+    bio: str | None,
+    image: str | None,
+) -> UserRow | None:
+    try:
+        return await db.fetchrow(
+            Q["update-user"], user_id, username, email, password_hash, bio, image
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise _taken(exc) from exc

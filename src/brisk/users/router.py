@@ -1,0 +1,47 @@
+"""Routes: register, login, current user."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from brisk.api.deps import ServicesDep, ViewerDep
+from brisk.api.responses import JSONBytes
+from brisk.users.schemas import (
+    UserCreateRequest,
+    UserLoginRequest,
+    UserResponse,
+    UserUpdateRequest,
+)
+
+router = APIRouter(tags=["Users"], responses={200: {"model": UserResponse}})
+
+
+@router.post("/users", status_code=201, responses={201: {"model": UserResponse}})
+async def register(body: UserCreateRequest, services: ServicesDep) -> JSONBytes:
+    """Register a new user."""
+    user = await services.users.register(body.user)
+    return JSONBytes({"user": user}, status_code=201)
+
+
+@router.post("/users/login")
+async def login(body: UserLoginRequest, services: ServicesDep) -> JSONBytes:
+    """Log in with email and password."""
+    return JSONBytes({"user": await services.users.login(body.user)})
+
+
+@router.get("/user")
+async def get_current_user(viewer: ViewerDep, services: ServicesDep) -> JSONBytes:
+    """The user the token belongs to."""
+    user = await services.users.get_current_user(user_id=viewer.user_id, token=viewer.token)
+    return JSONBytes({"user": user})
+
+
+@router.put("/user")
+async def update_current_user(
+    body: UserUpdateRequest, viewer: ViewerDep, services: ServicesDep
+) -> JSONBytes:
+    """Update the current user's fields."""
+    user = await services.users.update_current_user(
+        user_id=viewer.user_id, token=viewer.token, changes=body.user
+    )
+    return JSONBytes({"user": user})

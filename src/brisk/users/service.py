@@ -1,0 +1,64 @@
+"""Registration, login and profile edits; returns the public user as a dict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from brisk.db import Database
+from brisk.errors import InvalidCredentialsError, NotFoundError
+from brisk.security import TokenCodec, hash_password, verify_password
+from brisk.users import repository as repo
+from brisk.users.schemas import UserCreate, UserLogin, UserUpdate
+
+
+def _public(row: Any, token: str) -> dict[str, Any]:
+    return {
+        "email": row["email"],
+        "token": token,
+        "username": row["username"],
+        "bio": row["bio"],
+        "image": row["image"],
+    }
+
+
+class UserService:
+    def __init__(self, db: Database, tokens: TokenCodec) -> None:
+        self.db = db
+        self.tokens = tokens
+
+    async def register(self, new: UserCreate) -> dict[str, Any]:
+        password_hash = await hash_password(new.password)
+        row = await repo.create_user(
+            self.db, username=new.username, email=new.email, password_hash=password_hash
+        )
+        return _public(row, self.tokens.issue(row["id"]))
+
+    async def login(self, credentials: UserLogin) -> dict[str, Any]:
+        row = await repo.get_user_by_email(self.db, email=credentials.email)
+        password_hash = row["password_hash"] if row else None
+        if not await verify_password(password_hash, credentials.password) or row is None:
+            raise InvalidCredentialsError()
+        return _public(row, self.tokens.issue(row["id"]))
+
+    async def get_current_user(self, *, user_id: int, token: str) -> dict[str, Any]:
+        row = await repo.get_user_by_id(self.db, user_id=user_id)
+        if row is None:
+            raise NotFoundError("user")
+        return _public(row, token)
+
+    async def update_current_user(
+        self, *, user_id: int, token: str, changes: UserUpdate
+    ) -> dict[str, Any]:
+        password_hash = await hash_password(changes.password) if changes.password else None
+        row = await repo.update_user(
+            self.db,
+            user_id=user_id,
+            username=changes.username,
+            email=changes.email,
+            password_hash=password_hash,
+            bio=changes.bio,
+            image=changes.image,
+        )
+        if row is None:
+            raise NotFoundError("user")
+        return _public(row, token)
