@@ -59,7 +59,9 @@ WITH page AS (
 -- include: article-from-page
 
 -- name: list-articles-filtered
--- Two or more filters at once (rare): each filter narrows by an indexed semi-join.
+-- Two or more filters at once (rare): each filter narrows by an indexed semi-join. The
+-- `$n IS NULL OR` shape needs a plan per call (custom plan); a generic plan of it would scan,
+-- and PostgreSQL keeps choosing custom plans because the generic one costs far more.
 WITH page AS (
     SELECT a.id FROM articles a
     WHERE ($4::text IS NULL OR a.author_id = (SELECT id FROM users WHERE username = $4))
@@ -83,17 +85,18 @@ WITH page AS (
 -- include: article-columns
 -- include: article-from-page
 
+-- Totals read the counters kept in rows (migration 0002): one index lookup each.
 -- name: count-articles
-SELECT count(*) FROM articles;
+SELECT value FROM counters WHERE name = 'articles';
 
 -- name: count-articles-by-author
-SELECT count(*) FROM articles WHERE author_id = (SELECT id FROM users WHERE username = $1);
+SELECT coalesce((SELECT articles_count FROM users WHERE username = $1), 0);
 
 -- name: count-articles-by-tag
-SELECT count(*) FROM article_tags WHERE tag_id = (SELECT id FROM tags WHERE name = $1);
+SELECT coalesce((SELECT articles_count FROM tags WHERE name = $1), 0);
 
 -- name: count-articles-favorited-by
-SELECT count(*) FROM favorites WHERE user_id = (SELECT id FROM users WHERE username = $1);
+SELECT coalesce((SELECT favorited_articles_count FROM users WHERE username = $1), 0);
 
 -- name: count-articles-filtered
 SELECT count(*) FROM articles a
@@ -106,7 +109,8 @@ WHERE ($1::text IS NULL OR a.author_id = (SELECT id FROM users WHERE username = 
       WHERE f.user_id = (SELECT id FROM users WHERE username = $3)));
 
 -- name: count-feed
-SELECT count(*) FROM follows fo JOIN articles a ON a.author_id = fo.followee_id
+-- The feed's total is the sum of the followed authors' article counters.
+SELECT coalesce(sum(u.articles_count), 0) FROM follows fo JOIN users u ON u.id = fo.followee_id
 WHERE fo.follower_id = $1;
 
 -- name: get-article-for-update
@@ -116,9 +120,18 @@ SELECT id, author_id, title FROM articles WHERE slug = $1 FOR UPDATE;
 SELECT id, author_id FROM articles WHERE slug = $1;
 
 -- name: create-article
-INSERT INTO articles (slug, author_id, title, description, body)
-VALUES ($1, $2, $3, $4, $5)
-RETURNING id;
+-- The article and the totals that count it change in one statement.
+WITH added AS (
+    INSERT INTO articles (slug, author_id, title, description, body)
+    VALUES ($1, $2, $3, $4, $5)
+    RETURNING id, author_id
+), by_author AS (
+    UPDATE users SET articles_count = articles_count + 1
+    WHERE id = (SELECT author_id FROM added)
+), total AS (
+    UPDATE counters SET value = value + 1 WHERE name = 'articles'
+)
+SELECT id FROM added;
 
 -- name: update-article
 UPDATE articles
@@ -130,7 +143,20 @@ SET slug = coalesce($2, slug),
 WHERE id = $1;
 
 -- name: delete-article
-DELETE FROM articles WHERE id = $1;
+-- Run after unlink-article-tags and delete-article-favorites, which release their counters.
+WITH removed AS (
+    DELETE FROM articles WHERE id = $1 RETURNING author_id
+), by_author AS (
+    UPDATE users SET articles_count = articles_count - 1
+    WHERE id = (SELECT author_id FROM removed)
+)
+UPDATE counters SET value = value - 1
+WHERE name = 'articles' AND EXISTS (SELECT 1 FROM removed);
+
+-- name: delete-article-favorites
+WITH removed AS (DELETE FROM favorites WHERE article_id = $1 RETURNING user_id)
+UPDATE users SET favorited_articles_count = favorited_articles_count - 1
+WHERE id IN (SELECT user_id FROM removed);
 
 -- name: create-tags
 -- A concurrent insert of the same new tag makes this wait, then skip; the next statement
@@ -138,25 +164,36 @@ DELETE FROM articles WHERE id = $1;
 INSERT INTO tags (name) SELECT DISTINCT unnest($1::text[]) ON CONFLICT (name) DO NOTHING;
 
 -- name: link-article-tags
-INSERT INTO article_tags (article_id, tag_id)
-SELECT $1, t.id FROM tags t WHERE t.name = ANY($2::text[])
-ON CONFLICT DO NOTHING;
+WITH linked AS (
+    INSERT INTO article_tags (article_id, tag_id)
+    SELECT $1, t.id FROM tags t WHERE t.name = ANY($2::text[])
+    ON CONFLICT DO NOTHING
+    RETURNING tag_id
+)
+UPDATE tags SET articles_count = articles_count + 1 WHERE id IN (SELECT tag_id FROM linked);
 
 -- name: unlink-article-tags
-DELETE FROM article_tags WHERE article_id = $1;
+WITH unlinked AS (DELETE FROM article_tags WHERE article_id = $1 RETURNING tag_id)
+UPDATE tags SET articles_count = articles_count - 1 WHERE id IN (SELECT tag_id FROM unlinked);
 
 -- name: create-favorite
--- The counter moves in the same statement as the row, and only when the row is new.
+-- The counters move in the same statement as the row, and only when the row is new.
 WITH added AS (
     INSERT INTO favorites (user_id, article_id) VALUES ($1, $2)
-    ON CONFLICT DO NOTHING RETURNING article_id
+    ON CONFLICT DO NOTHING RETURNING user_id, article_id
+), by_user AS (
+    UPDATE users SET favorited_articles_count = favorited_articles_count + 1
+    WHERE id IN (SELECT user_id FROM added)
 )
 UPDATE articles SET favorites_count = favorites_count + 1
 WHERE id IN (SELECT article_id FROM added);
 
 -- name: delete-favorite
 WITH removed AS (
-    DELETE FROM favorites WHERE user_id = $1 AND article_id = $2 RETURNING article_id
+    DELETE FROM favorites WHERE user_id = $1 AND article_id = $2 RETURNING user_id, article_id
+), by_user AS (
+    UPDATE users SET favorited_articles_count = favorited_articles_count - 1
+    WHERE id IN (SELECT user_id FROM removed)
 )
 UPDATE articles SET favorites_count = favorites_count - 1
 WHERE id IN (SELECT article_id FROM removed);

@@ -42,7 +42,7 @@ async def create_comment(
     return JSONBytes({"comment": comment})
 
 
-@router.delete("/articles/{slug}/comments/{comment_id}", status_code=204)
+@router.delete("/articles/{slug}/comments/{id}", status_code=204)
 async def delete_comment(
     slug: SlugPath,
     comment_id: Annotated[int, Path(alias="id", ge=1, le=2**63 - 1)],

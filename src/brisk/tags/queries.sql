@@ -1,6 +1,6 @@
 -- name: list-tags
--- Tags that still label an article; each EXISTS is one probe of article_tags_tag_idx.
-SELECT t.name FROM tags t
-WHERE EXISTS (SELECT 1 FROM article_tags at WHERE at.tag_id = t.id)
-ORDER BY t.name
+-- Most used first, from the counter kept in the row; the partial index holds only tags in use.
+SELECT name FROM tags
+WHERE articles_count > 0
+ORDER BY articles_count DESC, name
 LIMIT $1;

@@ -1,0 +1,29 @@
+-- Rebuild every stored total from the rows it counts: after a bulk load (COPY bypasses the
+-- write paths that keep them), or to repair. Each statement is one pass over its table.
+
+-- name: recount-articles-total
+INSERT INTO counters (name, value) SELECT 'articles', count(*) FROM articles
+ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+
+-- name: recount-user-counters
+UPDATE users u SET articles_count = coalesce(a.n, 0), favorited_articles_count = coalesce(f.n, 0)
+FROM users x
+LEFT JOIN (SELECT author_id, count(*) AS n FROM articles GROUP BY author_id) a
+    ON a.author_id = x.id
+LEFT JOIN (SELECT user_id, count(*) AS n FROM favorites GROUP BY user_id) f ON f.user_id = x.id
+WHERE u.id = x.id
+  AND (u.articles_count, u.favorited_articles_count)
+      IS DISTINCT FROM (coalesce(a.n, 0), coalesce(f.n, 0));
+
+-- name: recount-tag-counters
+UPDATE tags t SET articles_count = coalesce(c.n, 0)
+FROM tags x
+LEFT JOIN (SELECT tag_id, count(*) AS n FROM article_tags GROUP BY tag_id) c ON c.tag_id = x.id
+WHERE t.id = x.id AND t.articles_count IS DISTINCT FROM coalesce(c.n, 0);
+
+-- name: recount-article-favorites
+UPDATE articles a SET favorites_count = coalesce(f.n, 0)
+FROM articles x
+LEFT JOIN (SELECT article_id, count(*) AS n FROM favorites GROUP BY article_id) f
+    ON f.article_id = x.id
+WHERE a.id = x.id AND a.favorites_count IS DISTINCT FROM coalesce(f.n, 0);

@@ -1,0 +1,160 @@
+"""Articles: lists and filters, feed, CRUD, ownership, favorites and their counter."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+from tests.integration.conftest import Api, assert_error, table_counts
+
+
+async def test_create_then_read_and_list(client: httpx.AsyncClient, api: Api) -> None:
+    jake = await api.register("jake")
+    created = await api.create_article(jake, "How to train your dragon", ["dragons", "training"])
+    assert created["slug"].startswith("how-to-train-your-dragon-")
+    assert created["tagList"] == ["dragons", "training"]
+    assert created["favoritesCount"] == 0
+    assert created["author"] == {"username": "jake", "bio": "", "image": "", "following": False}
+
+    one = (await client.get(f"/api/articles/{created['slug']}")).json()["article"]
+    assert one == created
+
+    listed = (await client.get("/api/articles")).json()
+    assert listed["articlesCount"] == 1
+    assert "body" not in listed["articles"][0]
+    assert listed["articles"][0]["slug"] == created["slug"]
+
+
+async def test_filters_and_total_count(client: httpx.AsyncClient, api: Api) -> None:
+    jake, anna = await api.register("jake"), await api.register("anna")
+    for n in range(3):
+        await api.create_article(jake, f"jake {n}", ["a"] if n else ["a", "b"])
+    theirs = await api.create_article(anna, "anna 0", ["b"])
+    await client.post(f"/api/articles/{theirs['slug']}/favorite", headers=jake.auth)
+
+    async def slugs(query: str) -> tuple[int, list[str]]:
+        body = (await client.get(f"/api/articles?{query}")).json()
+        return body["articlesCount"], [a["title"] for a in body["articles"]]
+
+    assert await slugs("limit=2") == (4, ["anna 0", "jake 2"])  # total, not the page size
+    assert await slugs("limit=2&offset=3") == (4, ["jake 0"])
+    assert await slugs("author=jake") == (3, ["jake 2", "jake 1", "jake 0"])
+    assert await slugs("tag=b") == (2, ["anna 0", "jake 0"])
+    assert await slugs("favorited=jake") == (1, ["anna 0"])
+    assert await slugs("tag=b&author=jake") == (1, ["jake 0"])
+    assert await slugs("author=nobody") == (0, [])
+
+
+async def test_feed_shows_followed_authors_only(client: httpx.AsyncClient, api: Api) -> None:
+    jake, anna, bob = [await api.register(n) for n in ("jake", "anna", "bob")]
+    await api.create_article(anna, "by anna")
+    await api.create_article(bob, "by bob")
+    await client.post("/api/profiles/anna/follow", headers=jake.auth)
+    feed = (await client.get("/api/articles/feed", headers=jake.auth)).json()
+    assert feed["articlesCount"] == 1
+    assert feed["articles"][0]["title"] == "by anna"
+    assert feed["articles"][0]["author"]["following"] is True
+    assert_error(await client.get("/api/articles/feed"), 401)
+
+
+async def test_update_changes_fields_and_slug(client: httpx.AsyncClient, api: Api) -> None:
+    jake = await api.register("jake")
+    created = await api.create_article(jake, "First title", ["x"])
+    body = {"article": {"body": "With two hands", "tagList": ["y", "z"]}}
+    updated = await client.put(f"/api/articles/{created['slug']}", json=body, headers=jake.auth)
+    assert updated.status_code == 200
+    article = updated.json()["article"]
+    assert (article["body"], article["tagList"], article["slug"]) == (
+        "With two hands",
+        ["y", "z"],
+        created["slug"],
+    )
+    retitled = await client.put(
+        f"/api/articles/{created['slug']}", json={"article": {"title": "New"}}, headers=jake.auth
+    )
+    assert retitled.json()["article"]["slug"].startswith("new-")
+    assert_error(await client.get(f"/api/articles/{created['slug']}"), 404)
+
+
+async def test_only_the_author_may_update_or_delete(
+    client: httpx.AsyncClient, api: Api, db: asyncpg.Connection
+) -> None:
+    jake, anna = await api.register("jake"), await api.register("anna")
+    created = await api.create_article(jake, "Mine")
+    before = await table_counts(db)
+    url = f"/api/articles/{created['slug']}"
+    assert_error(await client.put(url, json={"article": {"body": "x"}}, headers=anna.auth), 403)
+    assert_error(await client.delete(url, headers=anna.auth), 403)
+    assert_error(await client.delete(url), 401)
+    assert await table_counts(db) == before
+    assert (await client.get(url)).json()["article"]["body"] == "b"
+
+    assert (await client.delete(url, headers=jake.auth)).status_code == 204
+    assert_error(await client.get(url), 404)
+    assert_error(await client.delete(url, headers=jake.auth), 404)
+
+
+async def test_favorite_counter_moves_with_the_row(
+    client: httpx.AsyncClient, api: Api, db: asyncpg.Connection
+) -> None:
+    jake, anna = await api.register("jake"), await api.register("anna")
+    created = await api.create_article(jake, "Popular")
+    url = f"/api/articles/{created['slug']}/favorite"
+    for _ in range(2):  # favoriting twice counts once
+        article = (await client.post(url, headers=anna.auth)).json()["article"]
+    assert (article["favorited"], article["favoritesCount"]) == (True, 1)
+    as_jake = (await client.get(f"/api/articles/{created['slug']}", headers=jake.auth)).json()
+    assert (as_jake["article"]["favorited"], as_jake["article"]["favoritesCount"]) == (False, 1)
+    for _ in range(2):
+        article = (await client.delete(url, headers=anna.auth)).json()["article"]
+    assert (article["favorited"], article["favoritesCount"]) == (False, 0)
+    stored = await db.fetchval("SELECT favorites_count FROM articles")
+    assert stored == await db.fetchval("SELECT count(*) FROM favorites") == 0
+    assert_error(await client.post("/api/articles/nope/favorite", headers=anna.auth), 404)
+
+
+async def test_tags_lists_tags_in_use(client: httpx.AsyncClient, api: Api) -> None:
+    jake = await api.register("jake")
+    created = await api.create_article(jake, "Tagged", ["zeta", "alpha", "alpha"])
+    assert created["tagList"] == ["alpha", "zeta"]
+    assert (await client.get("/api/tags")).json() == {"tags": ["alpha", "zeta"]}
+    await client.delete(f"/api/articles/{created['slug']}", headers=jake.auth)
+    assert (await client.get("/api/tags")).json() == {"tags": []}
+
+
+async def test_stored_totals_match_real_counts_after_writes(
+    client: httpx.AsyncClient, api: Api, db: asyncpg.Connection
+) -> None:
+    jake, anna = await api.register("jake"), await api.register("anna")
+    slugs = [(await api.create_article(jake, f"a{n}", ["x", f"t{n}"]))["slug"] for n in range(4)]
+    for slug in slugs[:3]:
+        await client.post(f"/api/articles/{slug}/favorite", headers=anna.auth)
+        await client.post(f"/api/articles/{slug}/favorite", headers=jake.auth)
+    await client.put(
+        f"/api/articles/{slugs[0]}", json={"article": {"tagList": ["y"]}}, headers=jake.auth
+    )
+    await client.delete(f"/api/articles/{slugs[1]}", headers=jake.auth)
+    await client.delete(f"/api/articles/{slugs[2]}/favorite", headers=anna.auth)
+
+    mismatches = await db.fetch(
+        """
+        SELECT 'user' AS kind, u.username AS name FROM users u
+        WHERE u.articles_count <> (SELECT count(*) FROM articles a WHERE a.author_id = u.id)
+           OR u.favorited_articles_count
+              <> (SELECT count(*) FROM favorites f WHERE f.user_id = u.id)
+        UNION ALL
+        SELECT 'tag', t.name FROM tags t
+        WHERE t.articles_count <> (SELECT count(*) FROM article_tags x WHERE x.tag_id = t.id)
+        UNION ALL
+        SELECT 'article', a.slug FROM articles a
+        WHERE a.favorites_count <> (SELECT count(*) FROM favorites f WHERE f.article_id = a.id)
+        UNION ALL
+        SELECT 'total', c.name FROM counters c
+        WHERE c.value <> (SELECT count(*) FROM articles)
+        """
+    )
+    assert mismatches == []
+    listed = (await client.get("/api/articles?author=jake")).json()
+    assert listed["articlesCount"] == len(listed["articles"]) == 3
+    assert (await client.get("/api/articles?tag=x")).json()["articlesCount"] == 2
+    assert (await client.get("/api/articles?favorited=anna")).json()["articlesCount"] == 1
+    assert (await client.get("/api/tags")).json()["tags"][0] == "x"

@@ -1,0 +1,97 @@
+"""Settings refuse weak secrets outside dev; tokens accept only what we issued."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import jwt
+import pytest
+from pydantic import ValidationError
+
+from brisk.api.responses import iso
+from brisk.articles.repository import ArticleFilter
+from brisk.articles.service import make_slug
+from brisk.errors import AuthenticationRequiredError
+from brisk.security import TokenCodec, hash_password, verify_password
+from brisk.settings import DEV_SECRET, Settings
+
+SECRET = "s" * 64  # long enough for HS512 too, so the wrong-algorithm case is the only fault
+
+
+@pytest.mark.parametrize("secret", [None, "", "changeme", "secret", "short-but-real"])
+def test_weak_secret_refused_outside_dev(secret: str | None) -> None:
+    with pytest.raises(ValidationError, match="BRISK_SECRET_KEY"):
+        Settings(secret_key=secret, dev=False)  # type: ignore[arg-type]
+
+
+def test_dev_mode_falls_back_to_the_dev_secret() -> None:
+    assert Settings(secret_key=None, dev=True).secret == DEV_SECRET
+    assert Settings(secret_key=SECRET, dev=False).secret == SECRET  # type: ignore[arg-type]
+
+
+def test_nested_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRISK_SECRET_KEY", SECRET)
+    monkeypatch.setenv("BRISK_DB__POOL_MAX_SIZE", "7")
+    monkeypatch.setenv("BRISK_DATABASE_URL", "postgresql://u@h/db")
+    settings = Settings()
+    assert (settings.db.pool_max_size, settings.database_url) == (7, "postgresql://u@h/db")
+
+
+def test_token_round_trip_and_rejections() -> None:
+    codec = TokenCodec(SECRET, ttl_seconds=60)
+    assert codec.user_id(codec.issue(42)) == 42
+    now = int(time.time())
+    bad = [
+        "not-a-token",
+        codec.issue(42)[:-2] + "xx",
+        jwt.encode({"sub": "42", "iat": now, "exp": now - 1}, SECRET, algorithm="HS256"),
+        jwt.encode({"sub": "42", "iat": now, "exp": now + 60}, SECRET, algorithm="HS512"),
+        jwt.encode({"sub": "42", "iat": now, "exp": now + 60}, "o" * 64, algorithm="HS256"),
+        jwt.encode({"sub": "42", "iat": now}, SECRET, algorithm="HS256"),
+        jwt.encode({"sub": "x", "iat": now, "exp": now + 60}, SECRET, algorithm="HS256"),
+    ]
+    for token in bad:
+        with pytest.raises(AuthenticationRequiredError):
+            codec.user_id(token)
+
+
+async def test_password_hash_verifies_only_the_password() -> None:
+    hashed = await hash_password("correct horse")
+    assert hashed.startswith("$argon2id$")
+    assert await verify_password(hashed, "correct horse")
+    assert not await verify_password(hashed, "wrong horse")
+    assert not await verify_password(None, "correct horse")
+
+
+def test_iso_always_has_milliseconds_and_z() -> None:
+    assert iso(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000Z"
+    assert iso(datetime(2026, 1, 2, 3, 4, 5, 678999, tzinfo=UTC)) == "2026-01-02T03:04:05.678Z"
+
+
+def test_slug_is_readable_and_unique() -> None:
+    first, second = make_slug("How to train your Dragon!"), make_slug("How to train your Dragon!")
+    assert first.startswith("how-to-train-your-dragon-")
+    assert first != second
+    assert make_slug("!!!").startswith("article-")
+
+
+@pytest.mark.parametrize(
+    ("filters", "page_query", "count_query"),
+    [
+        (ArticleFilter(), "list-articles", "count-articles"),
+        (ArticleFilter(tag="t"), "list-articles-by-tag", "count-articles-by-tag"),
+        (ArticleFilter(author="a"), "list-articles-by-author", "count-articles-by-author"),
+        (
+            ArticleFilter(favorited_by="f"),
+            "list-articles-favorited-by",
+            "count-articles-favorited-by",
+        ),
+        (ArticleFilter(tag="t", author="a"), "list-articles-filtered", "count-articles-filtered"),
+    ],
+)
+def test_filter_picks_its_dedicated_query(
+    filters: ArticleFilter, page_query: str, count_query: str
+) -> None:
+    page, count, _ = filters.queries()
+    assert (page.name, count.name) == (page_query, count_query)
