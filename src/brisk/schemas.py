@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+
+# PostgreSQL text cannot hold NUL; refusing it here turns a would-be 500 into a 422.
+NO_NUL = r"^[^\x00]*$"
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = AfterValidator(_no_nul)
 
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.-]+$")
@@ -12,19 +24,22 @@ Username = Annotated[
 Email = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+        strip_whitespace=True,
+        to_lower=True,
+        max_length=254,
+        pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$",
     ),
 ]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
-Bio = Annotated[str, StringConstraints(max_length=2000)]
-ImageUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=256), Text]
+Bio = Annotated[str, StringConstraints(max_length=2000), Text]
+ImageUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048), Text]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Text]
 Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), Text
 ]
-ArticleBody = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
-CommentBody = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+ArticleBody = Annotated[str, StringConstraints(min_length=1, max_length=100_000), Text]
+CommentBody = Annotated[str, StringConstraints(min_length=1, max_length=10_000), Text]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), Text]
 MAX_TAGS = 20
 
 

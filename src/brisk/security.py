@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from brisk.errors import AuthenticationRequiredError
 
+MAX_ID = 2**63 - 1
 # argon2-cffi's defaults are RFC 9106's second recommended option (argon2id, t=3, m=64 MiB).
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a miss costs what a hit costs (no user probing).
@@ -55,8 +56,11 @@ class TokenCodec:
                 algorithms=[self._algorithm],
                 options={"require": ["sub", "exp", "iat"]},
             )
-            return int(claims["sub"])
+            user_id = int(claims["sub"])
         except jwt.ExpiredSignatureError as exc:
             raise AuthenticationRequiredError("token has expired") from exc
         except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
             raise AuthenticationRequiredError("token is invalid") from exc
+        if not 1 <= user_id <= MAX_ID:  # ids are PostgreSQL bigints
+            raise AuthenticationRequiredError("token is invalid")
+        return user_id

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from brisk.errors import AuthenticationRequiredError, InvalidInputError
+from brisk.schemas import NO_NUL
 
 if TYPE_CHECKING:
     from brisk.app import Services
@@ -76,3 +77,9 @@ def page(
 
 
 PageDep = Annotated[Page, Depends(page)]
+
+
+# Path and query values reach SQL as parameters: bound their size and refuse NUL (422, not 500).
+SlugPath = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
+UsernamePath = Annotated[str, Path(max_length=64, pattern=NO_NUL)]
+FilterValue = Annotated[str | None, Query(max_length=64, pattern=NO_NUL)]

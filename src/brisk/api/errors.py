@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -52,13 +53,20 @@ def _domain_error(_: Request, exc: Exception) -> Response:
     return error_response(status, exc.message, headers=headers)
 
 
-def _describe(error: dict[str, object]) -> str:
-    # ("body", "user", "email") -> "user.email"; the "body"/"query" root says nothing useful.
-    loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]  # type: ignore[attr-defined]
+_LOCATION_ROOTS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    # ("body", "article", "body") -> "article.body": drop only the root, a field may be "body".
+    loc = [str(part) for part in error.get("loc", ())]
+    if loc and loc[0] in _LOCATION_ROOTS:
+        loc = loc[1:]
     where = ".".join(loc)
-    message = str(error.get("msg", "is invalid"))
     if error.get("type") == "json_invalid":
         return "request body is not valid JSON"
+    if not where and error.get("type") == "missing":
+        return "request body is required"
+    message = str(error.get("msg", "is invalid"))
     return f"{where}: {message}" if where else message
 
 

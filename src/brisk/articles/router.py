@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter
 from starlette.responses import Response
 
-from brisk.api.deps import OptionalViewerDep, PageDep, ServicesDep, ViewerDep
+from brisk.api.deps import (
+    FilterValue,
+    OptionalViewerDep,
+    PageDep,
+    ServicesDep,
+    SlugPath,
+    ViewerDep,
+)
 from brisk.api.responses import JSONBytes
 from brisk.articles.repository import ArticleFilter
 from brisk.articles.schemas import (
@@ -18,8 +25,6 @@ from brisk.articles.schemas import (
 )
 
 router = APIRouter(tags=["Articles"])
-SlugPath = Annotated[str, Path(max_length=200)]
-FilterValue = Annotated[str | None, Query(max_length=64)]
 LIST: dict[int | str, dict[str, Any]] = {200: {"model": ArticleListResponse}}
 ONE: dict[int | str, dict[str, Any]] = {200: {"model": ArticleResponse}}
 

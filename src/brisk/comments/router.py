@@ -7,12 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from brisk.api.deps import OptionalViewerDep, ServicesDep, ViewerDep
+from brisk.api.deps import OptionalViewerDep, ServicesDep, SlugPath, ViewerDep
 from brisk.api.responses import JSONBytes
 from brisk.comments.schemas import CommentCreateRequest, CommentListResponse, CommentResponse
 
 router = APIRouter(tags=["Comments"])
-SlugPath = Annotated[str, Path(max_length=200)]
 MAX_COMMENTS_PAGE = 500
 
 

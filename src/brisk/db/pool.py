@@ -11,7 +11,7 @@ from typing import Any, Protocol, cast
 import asyncpg
 
 from brisk.db.queries import Query
-from brisk.errors import ServiceUnavailableError
+from brisk.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
 from brisk.settings import DbSettings, cpu_count
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,13 @@ class Database:
                 yield Connection(cast(asyncpg.Connection, raw), self.observers)
         except TimeoutError as exc:
             raise ServiceUnavailableError("the database is busy, try again shortly") from exc
+        except asyncpg.DataError as exc:
+            # Schemas bound what reaches SQL; this is the net for a value PostgreSQL still
+            # refuses (out of range, not storable as text): the client's input, so a 422.
+            raise InvalidInputError("a value is out of range or not valid text") from exc
+        except asyncpg.ForeignKeyViolationError as exc:
+            # A token's user or an article vanished between the check and the write.
+            raise NotFoundError("user or article") from exc
         except UNAVAILABLE_ERRORS as exc:
             raise ServiceUnavailableError("the database is unavailable, try again shortly") from exc
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from brisk.api.deps import OptionalViewerDep, ServicesDep, ViewerDep
+from brisk.api.deps import OptionalViewerDep, ServicesDep, UsernamePath, ViewerDep
 from brisk.api.responses import JSONBytes
 from brisk.schemas import ProfilePublic
 
@@ -17,7 +15,6 @@ class ProfileResponse(BaseModel):
 
 
 router = APIRouter(tags=["Profiles"], responses={200: {"model": ProfileResponse}})
-UsernamePath = Annotated[str, Path(max_length=64)]
 
 
 @router.get("/profiles/{username}")
