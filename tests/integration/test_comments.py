@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import httpx
+
 from tests.integration.conftest import Api, assert_error, table_counts
 
 

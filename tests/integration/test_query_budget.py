@@ -9,9 +9,9 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from tests.integration.conftest import Api, assert_error
 
 from brisk.app import Services
+from tests.integration.conftest import Api, assert_error
 
 
 @contextmanager
