@@ -138,6 +138,15 @@ def migrate() -> None:
     _run_migrations(settings.database_url)
 
 
+def _register_lab_commands() -> None:
+    from brisk.lab.seed import seed_command
+
+    app.command("seed")(seed_command)
+
+
+_register_lab_commands()
+
+
 def main() -> None:  # pragma: no cover - console entry
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     app()

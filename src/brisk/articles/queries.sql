@@ -1,12 +1,11 @@
 -- Every article query has the same shape: a `page` CTE picks the ids (using the index that
--- matches its ORDER BY and LIMIT), then one projection joins the author and computes, for the
--- viewer $1, `favorited` and `following`. A page of N costs one query, whatever N is.
--- Lists never read `body`.
+-- matches its ORDER BY and LIMIT), then, per id, one lateral lookup reads the row and its
+-- author and computes, for the viewer $1, `favorited` and `following`. A page of N costs one
+-- query, whatever N is. Lists never read `body`.
 
 -- fragment: article-columns
 SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at, a.favorites_count,
-       ARRAY(SELECT t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id
-             WHERE at.article_id = a.id ORDER BY t.name) AS tag_list,
+       a.tag_list,
        ($1::bigint IS NOT NULL AND EXISTS (
            SELECT 1 FROM favorites f WHERE f.user_id = $1 AND f.article_id = a.id)) AS favorited,
        u.username AS author_username, u.bio AS author_bio, u.image AS author_image,
@@ -15,11 +14,17 @@ SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at, a.favor
        )) AS author_following
 
 -- fragment: article-from-page
-FROM page JOIN articles a ON a.id = page.id JOIN users u ON u.id = a.author_id
-ORDER BY a.created_at DESC, a.id DESC;
+FROM articles a JOIN users u ON u.id = a.author_id
+WHERE a.id = page.id
+-- OFFSET 0 keeps this a per-row index lookup: when PostgreSQL cannot see the page's LIMIT (a
+-- generic plan assumes 10% of the table) it would otherwise hash-join a full scan of articles.
+OFFSET 0
+) card
+ORDER BY card.created_at DESC, card.id DESC;
 
 -- name: get-article-by-slug
 WITH page AS (SELECT id FROM articles WHERE slug = $2)
+SELECT card.* FROM page CROSS JOIN LATERAL (
 -- include: article-columns
      , a.body
 -- include: article-from-page
@@ -28,6 +33,7 @@ WITH page AS (SELECT id FROM articles WHERE slug = $2)
 WITH page AS (
     SELECT id FROM articles ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
 )
+SELECT card.* FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
@@ -37,6 +43,7 @@ WITH page AS (
     WHERE a.author_id = (SELECT id FROM users WHERE username = $4)
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
+SELECT card.* FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
@@ -46,6 +53,7 @@ WITH page AS (
     WHERE at.tag_id = (SELECT id FROM tags WHERE name = $4)
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
+SELECT card.* FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
@@ -55,6 +63,7 @@ WITH page AS (
     WHERE f.user_id = (SELECT id FROM users WHERE username = $4)
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
+SELECT card.* FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
@@ -73,6 +82,7 @@ WITH page AS (
           WHERE f.user_id = (SELECT id FROM users WHERE username = $6)))
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
+SELECT card.* FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
@@ -82,6 +92,7 @@ WITH page AS (
     WHERE fo.follower_id = $1
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
+SELECT card.* FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
@@ -122,8 +133,8 @@ SELECT id, author_id FROM articles WHERE slug = $1;
 -- name: create-article
 -- The article and the totals that count it change in one statement.
 WITH added AS (
-    INSERT INTO articles (slug, author_id, title, description, body)
-    VALUES ($1, $2, $3, $4, $5)
+    INSERT INTO articles (slug, author_id, title, description, body, tag_list)
+    VALUES ($1, $2, $3, $4, $5, $6)
     RETURNING id, author_id
 ), by_author AS (
     UPDATE users SET articles_count = articles_count + 1
@@ -139,6 +150,7 @@ SET slug = coalesce($2, slug),
     title = coalesce($3, title),
     description = coalesce($4, description),
     body = coalesce($5, body),
+    tag_list = coalesce($6, tag_list),
     updated_at = now()
 WHERE id = $1;
 

@@ -76,12 +76,24 @@ async def get_article_id(db: Executor, *, slug: str) -> asyncpg.Record | None:
     return await db.fetchrow(Q["get-article-id-by-slug"], slug)
 
 
+def tag_list(tags: list[str]) -> list[str]:
+    """The stored order: code points, the same as PostgreSQL's "C" collation used to recount."""
+    return sorted(set(tags))
+
+
 async def create_article(
-    db: Executor, *, slug: str, author_id: int, title: str, description: str, body: str
+    db: Executor,
+    *,
+    slug: str,
+    author_id: int,
+    title: str,
+    description: str,
+    body: str,
+    tags: list[str],
 ) -> int:
     try:
         article_id = await db.fetchval(
-            Q["create-article"], slug, author_id, title, description, body
+            Q["create-article"], slug, author_id, title, description, body, tag_list(tags)
         )
     except asyncpg.UniqueViolationError as exc:
         raise AlreadyExistsError("slug") from exc
@@ -96,9 +108,13 @@ async def update_article(
     title: str | None,
     description: str | None,
     body: str | None,
+    tags: list[str] | None,
 ) -> None:
+    stored_tags = None if tags is None else tag_list(tags)
     try:
-        await db.execute(Q["update-article"], article_id, slug, title, description, body)
+        await db.execute(
+            Q["update-article"], article_id, slug, title, description, body, stored_tags
+        )
     except asyncpg.UniqueViolationError as exc:
         raise AlreadyExistsError("slug") from exc
 

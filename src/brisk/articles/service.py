@@ -86,6 +86,7 @@ class ArticleService:
                 title=new.title,
                 description=new.description,
                 body=new.body,
+                tags=new.tagList,
             )
             await repo.set_tags(tx, article_id=article_id, tags=new.tagList, replace=False)
             return await self._read(tx, slug=slug, viewer_id=author_id)
@@ -105,6 +106,7 @@ class ArticleService:
                 title=changes.title,
                 description=changes.description,
                 body=changes.body,
+                tags=changes.tagList,
             )
             if changes.tagList is not None:
                 await repo.set_tags(

@@ -27,3 +27,12 @@ FROM articles x
 LEFT JOIN (SELECT article_id, count(*) AS n FROM favorites GROUP BY article_id) f
     ON f.article_id = x.id
 WHERE a.id = x.id AND a.favorites_count IS DISTINCT FROM coalesce(f.n, 0);
+
+-- name: recount-article-tag-lists
+UPDATE articles a SET tag_list = coalesce(x.names, '{}')
+FROM (
+    SELECT at.article_id, array_agg(t.name ORDER BY t.name COLLATE "C") AS names
+    FROM article_tags at JOIN tags t ON t.id = at.tag_id
+    GROUP BY at.article_id
+) x
+WHERE a.id = x.article_id AND a.tag_list IS DISTINCT FROM x.names;

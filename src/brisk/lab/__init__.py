@@ -1,0 +1,1 @@
+"""The performance lab: seeded data sets, naive "before" code, workloads and reports."""
