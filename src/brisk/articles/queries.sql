@@ -3,6 +3,11 @@
 -- author and computes, for the viewer $1, `favorited` and `following`. A page of N costs one
 -- query, whatever N is. Lists never read `body`.
 
+-- fragment: card-columns
+SELECT card.id, card.slug, card.title, card.description, card.created_at, card.updated_at,
+       card.favorites_count, card.tag_list, card.favorited, card.author_username,
+       card.author_bio, card.author_image, card.author_following
+
 -- fragment: article-columns
 SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at, a.favorites_count,
        a.tag_list,
@@ -24,7 +29,9 @@ ORDER BY card.created_at DESC, card.id DESC;
 
 -- name: get-article-by-slug
 WITH page AS (SELECT id FROM articles WHERE slug = $2)
-SELECT card.* FROM page CROSS JOIN LATERAL (
+-- include: card-columns
+     , card.body
+FROM page CROSS JOIN LATERAL (
 -- include: article-columns
      , a.body
 -- include: article-from-page
@@ -33,7 +40,8 @@ SELECT card.* FROM page CROSS JOIN LATERAL (
 WITH page AS (
     SELECT id FROM articles ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
 )
-SELECT card.* FROM page CROSS JOIN LATERAL (
+-- include: card-columns
+FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
@@ -43,7 +51,8 @@ WITH page AS (
     WHERE a.author_id = (SELECT id FROM users WHERE username = $4)
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
-SELECT card.* FROM page CROSS JOIN LATERAL (
+-- include: card-columns
+FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
@@ -53,7 +62,8 @@ WITH page AS (
     WHERE at.tag_id = (SELECT id FROM tags WHERE name = $4)
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
-SELECT card.* FROM page CROSS JOIN LATERAL (
+-- include: card-columns
+FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
@@ -63,7 +73,8 @@ WITH page AS (
     WHERE f.user_id = (SELECT id FROM users WHERE username = $4)
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
-SELECT card.* FROM page CROSS JOIN LATERAL (
+-- include: card-columns
+FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
@@ -82,7 +93,8 @@ WITH page AS (
           WHERE f.user_id = (SELECT id FROM users WHERE username = $6)))
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
-SELECT card.* FROM page CROSS JOIN LATERAL (
+-- include: card-columns
+FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
@@ -92,7 +104,8 @@ WITH page AS (
     WHERE fo.follower_id = $1
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
-SELECT card.* FROM page CROSS JOIN LATERAL (
+-- include: card-columns
+FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
