@@ -22,7 +22,16 @@ from brisk.db.migrations import migrate
 from brisk.settings import Settings
 
 TEST_SECRET = "test-secret-" + "x" * 40
-TABLES = ("comments", "favorites", "article_tags", "tags", "articles", "follows", "users")
+TABLES = (
+    "notifications",
+    "comments",
+    "favorites",
+    "article_tags",
+    "tags",
+    "articles",
+    "follows",
+    "users",
+)
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,9 @@ from tests.conftest import create_scratch_database, drop_database
 
 # The tables that grow with use. `users` is left out: at the seeded scale a hash join over all
 # users is legitimately the cheapest plan for a viewer following a large share of them.
-BIG_TABLES = frozenset({"articles", "favorites", "follows", "comments", "article_tags"})
+BIG_TABLES = frozenset(
+    {"articles", "favorites", "follows", "comments", "article_tags", "notifications"}
+)
 
 
 @dataclass(frozen=True)

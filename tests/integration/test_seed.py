@@ -24,8 +24,18 @@ TINY = Scale(
     favorites_per_article=4,
     comments_per_article=2,
     tags=20,
+    past_follows_per_user=3,
 )
-TABLES = ("users", "tags", "articles", "follows", "article_tags", "favorites", "comments")
+TABLES = (
+    "users",
+    "tags",
+    "articles",
+    "follows",
+    "article_tags",
+    "favorites",
+    "comments",
+    "notifications",
+)
 
 
 async def _keep_foreign_key_checks(_conn: asyncpg.Connection) -> bool:
@@ -122,6 +132,53 @@ async def test_stored_counters_equal_real_counts(db: asyncpg.Connection) -> None
         == 0
     )
     assert await db.fetchval("SELECT value FROM counters WHERE name = 'articles'") == TINY.articles
+
+
+# Causes without their notification: each query must find none.
+_UNNOTIFIED = (
+    "SELECT count(*) FROM follows f WHERE NOT EXISTS (SELECT FROM notifications n"
+    " WHERE n.kind = 'follow' AND n.actor_id = f.follower_id AND n.recipient_id = f.followee_id)",
+    "SELECT count(*) FROM favorites f JOIN articles a ON a.id = f.article_id"
+    " WHERE a.author_id <> f.user_id AND NOT EXISTS (SELECT FROM notifications n"
+    " WHERE n.kind = 'favorite' AND n.actor_id = f.user_id AND n.article_id = f.article_id"
+    " AND n.recipient_id = a.author_id)",
+    "SELECT count(*) FROM comments c JOIN articles a ON a.id = c.article_id"
+    " WHERE a.author_id <> c.author_id AND NOT EXISTS (SELECT FROM notifications n"
+    " WHERE n.kind = 'comment' AND n.comment_id = c.id AND n.actor_id = c.author_id"
+    " AND n.recipient_id = a.author_id)",
+)
+
+
+async def test_notifications_are_what_the_write_paths_make(db: asyncpg.Connection) -> None:
+    for query in _UNNOTIFIED:
+        assert await db.fetchval(query) == 0, query
+    total = await db.fetchval("SELECT count(*) FROM notifications")
+    own = "SELECT count(*) FROM {link} x JOIN articles a ON a.id = x.article_id"
+    own += " WHERE a.author_id <> x.{actor}"
+    causes = await db.fetchval("SELECT count(*) FROM follows")
+    causes += await db.fetchval(own.format(link="favorites", actor="user_id"))
+    causes += await db.fetchval(own.format(link="comments", actor="author_id"))
+    # The rest are follows undone since: their notification stays (ADR 0005).
+    undone = await db.fetchval(
+        "SELECT count(*) FROM notifications n WHERE kind = 'follow' AND NOT EXISTS"
+        " (SELECT FROM follows f WHERE f.follower_id = n.actor_id"
+        " AND f.followee_id = n.recipient_id)"
+    )
+    assert undone > 0
+    assert total == causes + undone
+    # Ids grow with time; some are read, some not, none before it happened.
+    later = await db.fetchval(
+        "SELECT count(*) FROM notifications a JOIN notifications b ON b.id = a.id + 1"
+        " WHERE b.created_at < a.created_at"
+    )
+    assert later == 0
+    read = await db.fetchrow(
+        "SELECT count(*) FILTER (WHERE read_at IS NULL) AS unread,"
+        " count(*) FILTER (WHERE read_at < created_at) AS early FROM notifications"
+    )
+    assert read is not None
+    assert 0 < read["unread"] < total
+    assert read["early"] == 0
 
 
 async def _top_decile_share(db: asyncpg.Connection, counts_sql: str) -> float:

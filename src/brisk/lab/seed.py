@@ -42,7 +42,10 @@ _COLUMN_NAMES = {
     "comments": "article_id author_id body created_at updated_at",
 }
 _COLUMNS = {table: names.split() for table, names in _COLUMN_NAMES.items()}
-_TABLES = tuple(_COLUMNS)
+# Notifications come last: derived from the rows above (see _load_notifications), not copied.
+_TABLES = (*_COLUMNS, "notifications")
+# How long before the data set ends each user last read their notifications, at most.
+_LAST_READ_DAYS = 180
 
 _FIRST = "ada alan anna ben carl dana eve finn grace hugo ines jon kate leo mia nils ola paul "
 _FIRST += "quinn rosa sam tara uma vera will xena yuri zoe"
@@ -81,17 +84,20 @@ class Scale:
     tag_skew: float = 1.0
     activity_skew: float = 0.5  # who does the favoriting and commenting
     years: float = 2.0
+    # Follows undone since: gone from `follows`, their notifications kept (ADR 0005).
+    past_follows_per_user: float = 0.0
 
     def __post_init__(self) -> None:
         if self.users < 2 or self.articles < 1 or self.tags < 1:
             raise ValueError("a scale needs at least 2 users, 1 article and 1 tag")
 
 
+# Past follows bring S to the 1M notifications of the dashboard benchmark (docs/BENCHMARKS.md).
 SCALES: dict[str, Scale] = {
-    "XS": Scale(500, 5_000, 10, 5, 2, 50),
-    "S": Scale(10_000, 100_000, 20, 5, 2, 500),
-    "M": Scale(100_000, 1_000_000, 20, 5, 2, 2_000),
-    "L": Scale(1_000_000, 10_000_000, 20, 5, 2, 5_000),
+    "XS": Scale(500, 5_000, 10, 5, 2, 50, past_follows_per_user=10),
+    "S": Scale(10_000, 100_000, 20, 5, 2, 500, past_follows_per_user=20),
+    "M": Scale(100_000, 1_000_000, 20, 5, 2, 2_000, past_follows_per_user=20),
+    "L": Scale(1_000_000, 10_000_000, 20, 5, 2, 5_000, past_follows_per_user=20),
 }
 
 
@@ -270,15 +276,17 @@ def _articles(plan: _Plan, expected: dict[str, int]) -> Iterator[Row]:
         yield slug, author, title, description, body, _at(created), _at(updated), favorites
 
 
-def _follows(plan: _Plan) -> Iterator[Row]:
-    rng, n = plan.rng("follows"), plan.scale.users
+def _follows(plan: _Plan, stream: str = "follows", per_user: float | None = None) -> Iterator[Row]:
+    """(follower, followee, since); with another stream and rate, the follows undone since."""
+    rng, n = plan.rng(stream), plan.scale.users
     stars = _Zipf(n, plan.scale.user_skew, rng)
+    mean = plan.scale.follows_per_user if per_user is None else per_user
 
     def draw() -> int:
         return plan.famous.id_of(stars.draw())
 
     for follower in range(1, n + 1):
-        k = _how_many(rng, plan.scale.follows_per_user, (n - 1) // 2)
+        k = _how_many(rng, mean, (n - 1) // 2)
         joined = plan.user_time.at(follower)
         for followee in _distinct(rng, draw, k, n, follower):
             since = max(joined, plan.user_time.at(followee))
@@ -427,13 +435,62 @@ async def _load(
         "comments": lambda: _comments(plan),
     }
     counts = {}
-    for table in _TABLES:
+    for table in _COLUMNS:
         # A generator, not a list: asyncpg streams it in 512 KiB messages, so memory stays
         # flat at any scale and PostgreSQL inserts while Python generates the next rows.
         rows = _counted(generators[table](), table, expected[table], report)
         status = await conn.copy_records_to_table(table, records=rows, columns=_COLUMNS[table])
         counts[table] = int(status.split()[-1])
+    counts["notifications"] = await _load_notifications(conn, plan, report)
     return counts
+
+
+_NOTIFICATIONS = """
+INSERT INTO notifications
+    (recipient_id, kind, actor_id, article_id, comment_id, created_at, read_at)
+SELECT n.recipient_id, n.kind, n.actor_id, n.article_id, n.comment_id, n.created_at,
+       CASE WHEN n.created_at < seen.at THEN seen.at END
+FROM (
+    SELECT followee_id, 'follow', follower_id, NULL::bigint, NULL::bigint, created_at
+    FROM follows
+    UNION ALL
+    SELECT p.followee_id, 'follow', p.follower_id, NULL, NULL, p.created_at FROM past_follows p
+    WHERE NOT EXISTS (
+        SELECT FROM follows f WHERE f.follower_id = p.follower_id AND f.followee_id = p.followee_id)
+    UNION ALL
+    SELECT a.author_id, 'favorite', f.user_id, f.article_id, NULL, f.created_at
+    FROM favorites f JOIN articles a ON a.id = f.article_id WHERE a.author_id <> f.user_id
+    UNION ALL
+    SELECT a.author_id, 'comment', c.author_id, c.article_id, c.id, c.created_at
+    FROM comments c JOIN articles a ON a.id = c.article_id WHERE a.author_id <> c.author_id
+) n (recipient_id, kind, actor_id, article_id, comment_id, created_at)
+CROSS JOIN LATERAL (SELECT n.recipient_id * $2::float8 AS spread) r
+CROSS JOIN LATERAL (
+    SELECT $1::timestamptz - interval '1 day' * $3::float8 * (r.spread - floor(r.spread)) ^ 2 AS at
+) seen
+ORDER BY n.created_at, n.kind, n.recipient_id, n.actor_id, n.article_id, n.comment_id
+"""
+
+
+async def _load_notifications(conn: asyncpg.Connection, plan: _Plan, report: ProgressFn) -> int:
+    """What the write paths would have written for the loaded follows, favorites and comments,
+    plus the follows undone since (generated and COPY-loaded like the rest; one that is also a
+    current follow was followed again, which adds nothing). One INSERT in time order, so ids
+    grow with created_at as in real life. Each user last read their notifications a fixed
+    (golden-ratio spread) time before the end, mostly recently: what came before is read."""
+    await conn.execute(
+        "CREATE TEMP TABLE past_follows"
+        " (follower_id bigint, followee_id bigint, created_at timestamptz) ON COMMIT DROP"
+    )
+    per_user = plan.scale.past_follows_per_user
+    past = _follows(plan, "past_follows", per_user)
+    expected = round(plan.scale.users * per_user)
+    rows = _counted(past, "notifications", expected, report)
+    await conn.copy_records_to_table("past_follows", records=rows, columns=_COLUMNS["follows"])
+    status = await conn.execute(_NOTIFICATIONS, _at(_END), _GOLDEN, _LAST_READ_DAYS)
+    loaded = int(status.split()[-1])
+    report("notifications", loaded, loaded)
+    return loaded
 
 
 _FOREIGN_KEYS = """
