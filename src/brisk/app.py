@@ -20,6 +20,8 @@ from brisk.articles.service import ArticleService
 from brisk.comments.router import router as comments_router
 from brisk.comments.service import CommentService
 from brisk.db import Database, create_database
+from brisk.notifications.router import router as notifications_router
+from brisk.notifications.service import NotificationService
 from brisk.profiles.router import router as profiles_router
 from brisk.profiles.service import ProfileService
 from brisk.security import TokenCodec
@@ -45,6 +47,7 @@ class Services:
     articles: ArticleService
     comments: CommentService
     tags: TagService
+    notifications: NotificationService
 
 
 def build_services(settings: Settings, db: Database, redis: aioredis.Redis | None) -> Services:
@@ -58,6 +61,7 @@ def build_services(settings: Settings, db: Database, redis: aioredis.Redis | Non
         articles=ArticleService(db),
         comments=CommentService(db),
         tags=TagService(db),
+        notifications=NotificationService(db),
     )
 
 
@@ -99,7 +103,15 @@ def create_app(settings: Settings) -> FastAPI:
         default_response_class=JSONBytes,
     )
     install_error_handlers(app)
-    for router in (users_router, profiles_router, articles_router, comments_router, tags_router):
+    routers = (
+        users_router,
+        profiles_router,
+        articles_router,
+        comments_router,
+        tags_router,
+        notifications_router,
+    )
+    for router in routers:
         app.include_router(router, prefix="/api")
     app.include_router(health.router)
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.http.max_body_bytes)

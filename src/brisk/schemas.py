@@ -41,6 +41,10 @@ ArticleBody = Annotated[str, StringConstraints(min_length=1, max_length=100_000)
 CommentBody = Annotated[str, StringConstraints(min_length=1, max_length=10_000), Text]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), Text]
 MAX_TAGS = 20
+# A keyset cursor: a notification id as a string, opaque to clients (and safe from JavaScript's
+# 2^53). At most 18 digits, so it always fits a bigint: a bad one is a 422, never a 500.
+CURSOR = r"^[1-9][0-9]{0,17}$"
+Cursor = Annotated[str, StringConstraints(pattern=CURSOR)]
 
 
 class Strict(BaseModel):

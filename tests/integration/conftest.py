@@ -48,6 +48,21 @@ class Api:
         assert response.status_code == 201, response.text
         return response.json()["article"]
 
+    async def follow(self, follower: ApiUser, username: str) -> None:
+        response = await self.client.post(f"/api/profiles/{username}/follow", headers=follower.auth)
+        assert response.status_code == 200, response.text
+
+    async def favorite(self, user: ApiUser, slug: str) -> None:
+        response = await self.client.post(f"/api/articles/{slug}/favorite", headers=user.auth)
+        assert response.status_code == 200, response.text
+
+    async def comment(self, author: ApiUser, slug: str, body: str = "c") -> Any:
+        response = await self.client.post(
+            f"/api/articles/{slug}/comments", json={"comment": {"body": body}}, headers=author.auth
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["comment"]
+
 
 def assert_error(response: httpx.Response, status: int) -> list[str]:
     """The response is `status` in RealWorld's error format with at least one message."""

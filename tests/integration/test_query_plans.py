@@ -44,6 +44,9 @@ class Sample:
     article_id: int
     comment_slug: str
     comment_id: int
+    recipient_id: int
+    notification_id: int
+    unread_id: int
 
 
 async def _sample(conn: asyncpg.Connection) -> Sample:
@@ -59,6 +62,15 @@ async def _sample(conn: asyncpg.Connection) -> Sample:
     comment = await conn.fetchrow(
         "SELECT c.id, a.slug FROM comments c JOIN articles a ON a.id = c.article_id LIMIT 1"
     )
+    recipient = await conn.fetchval(
+        "SELECT recipient_id FROM notifications GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+    )
+    # Cursors in the middle of that user's history: a page that continues, not the first one.
+    middle = "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY id) FROM notifications"
+    notification_id = await conn.fetchval(f"{middle} WHERE recipient_id = $1", recipient)
+    unread_id = await conn.fetchval(
+        f"{middle} WHERE recipient_id = $1 AND read_at IS NULL", recipient
+    )
     return Sample(
         viewer_id=viewer,
         author=author["username"],
@@ -72,6 +84,9 @@ async def _sample(conn: asyncpg.Connection) -> Sample:
         article_id=article["id"],
         comment_slug=comment["slug"],
         comment_id=comment["id"],
+        recipient_id=recipient,
+        notification_id=notification_id,
+        unread_id=unread_id,
     )
 
 
@@ -112,6 +127,16 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
     "get-comment-for-delete": lambda s: (s.comment_slug, s.comment_id),
     "delete-comment": lambda s: (s.comment_id,),
     "list-tags": lambda s: (500,),
+    "list-notifications": lambda s: (s.recipient_id, 21),
+    "list-notifications-before": lambda s: (s.recipient_id, 21, s.notification_id),
+    "list-unread-notifications": lambda s: (s.recipient_id, 21),
+    "list-unread-notifications-before": lambda s: (s.recipient_id, 21, s.unread_id),
+    "count-unread-notifications": lambda s: (s.recipient_id,),
+    "mark-notifications-read": lambda s: (s.recipient_id, [s.notification_id, s.unread_id]),
+    "mark-notifications-read-up-to": lambda s: (s.recipient_id, s.notification_id),
+    "create-follow-notification": lambda s: (s.viewer_id, s.author_id),
+    "create-favorite-notification": lambda s: (s.viewer_id, s.article_id),
+    "create-comment-notification": lambda s: (s.comment_id,),
 }
 
 
@@ -122,7 +147,8 @@ def _literal(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, list):
-        return "ARRAY[" + ", ".join(_literal(v) for v in value) + "]::text[]"
+        kind = "bigint" if all(isinstance(v, int) for v in value) else "text"
+        return "ARRAY[" + ", ".join(_literal(v) for v in value) + f"]::{kind}[]"
     return "'" + str(value).replace("'", "''") + "'"
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Path, Query, Request
 
 from brisk.errors import AuthenticationRequiredError, InvalidInputError
-from brisk.schemas import NO_NUL
+from brisk.schemas import CURSOR, NO_NUL
 
 if TYPE_CHECKING:
     from brisk.app import Services
@@ -64,19 +64,47 @@ class Page:
     offset: int
 
 
-def page(
-    request: Request,
-    limit: Annotated[int | None, Query(ge=1, description="items per page (max 100)")] = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> Page:
+Limit = Annotated[int | None, Query(ge=1, description="items per page (max 100)")]
+
+
+def _limit(request: Request, limit: int | None) -> int:
     http = get_services(request).settings.http
     limit = http.default_page_size if limit is None else limit
     if limit > http.max_page_size:
         raise InvalidInputError(f"limit must be at most {http.max_page_size}")
-    return Page(limit, offset)
+    return limit
+
+
+def page(
+    request: Request,
+    limit: Limit = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Page:
+    return Page(_limit(request, limit), offset)
 
 
 PageDep = Annotated[Page, Depends(page)]
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """A page that continues strictly before a cursor: stable while newer items arrive."""
+
+    limit: int
+    before: int | None
+
+
+def keyset(
+    request: Request,
+    limit: Limit = None,
+    before: Annotated[
+        str | None, Query(pattern=CURSOR, description="the previous page's nextCursor")
+    ] = None,
+) -> Keyset:
+    return Keyset(_limit(request, limit), None if before is None else int(before))
+
+
+KeysetDep = Annotated[Keyset, Depends(keyset)]
 
 
 # Path and query values reach SQL as parameters: bound their size and refuse NUL (422, not 500).

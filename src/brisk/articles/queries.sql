@@ -202,7 +202,8 @@ WITH unlinked AS (DELETE FROM article_tags WHERE article_id = $1 RETURNING tag_i
 UPDATE tags SET articles_count = articles_count - 1 WHERE id IN (SELECT tag_id FROM unlinked);
 
 -- name: create-favorite
--- The counters move in the same statement as the row, and only when the row is new.
+-- The counters move in the same statement as the row, and only when the row is new; a row
+-- comes back only then.
 WITH added AS (
     INSERT INTO favorites (user_id, article_id) VALUES ($1, $2)
     ON CONFLICT DO NOTHING RETURNING user_id, article_id
@@ -211,7 +212,8 @@ WITH added AS (
     WHERE id IN (SELECT user_id FROM added)
 )
 UPDATE articles SET favorites_count = favorites_count + 1
-WHERE id IN (SELECT article_id FROM added);
+WHERE id IN (SELECT article_id FROM added)
+RETURNING id;
 
 -- name: delete-favorite
 WITH removed AS (

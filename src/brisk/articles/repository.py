@@ -134,8 +134,9 @@ async def set_tags(db: Executor, *, article_id: int, tags: list[str], replace: b
         await db.execute(Q["link-article-tags"], article_id, tags)
 
 
-async def create_favorite(db: Executor, *, user_id: int, article_id: int) -> None:
-    await db.execute(Q["create-favorite"], user_id, article_id)
+async def create_favorite(db: Executor, *, user_id: int, article_id: int) -> bool:
+    """True when the favorite is new (a repeated favorite changes nothing)."""
+    return await db.fetchval(Q["create-favorite"], user_id, article_id) is not None
 
 
 async def delete_favorite(db: Executor, *, user_id: int, article_id: int) -> None:

@@ -14,6 +14,7 @@ from brisk.articles.repository import ArticleFilter
 from brisk.articles.schemas import ArticleCreate, ArticleUpdate
 from brisk.db import Database, Executor
 from brisk.errors import ForbiddenError, NotFoundError
+from brisk.notifications import repository as notifications
 
 
 def make_slug(title: str) -> str:
@@ -132,6 +133,10 @@ class ArticleService:
             target = await repo.get_article_id(tx, slug=slug)
             if target is None:
                 raise NotFoundError("article")
-            change = repo.create_favorite if on else repo.delete_favorite
-            await change(tx, user_id=viewer_id, article_id=target["id"])
+            if not on:
+                await repo.delete_favorite(tx, user_id=viewer_id, article_id=target["id"])
+            elif await repo.create_favorite(tx, user_id=viewer_id, article_id=target["id"]):
+                await notifications.create_favorite_notification(
+                    tx, actor_id=viewer_id, article_id=target["id"]
+                )
             return await self._read(tx, slug=slug, viewer_id=viewer_id)

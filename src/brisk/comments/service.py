@@ -8,6 +8,7 @@ from brisk.api.responses import iso
 from brisk.comments import repository as repo
 from brisk.db import Database
 from brisk.errors import ForbiddenError, NotFoundError
+from brisk.notifications import repository as notifications
 
 
 def comment_public(row: Any) -> dict[str, Any]:
@@ -40,9 +41,11 @@ class CommentService:
         return [comment_public(r) for r in rows if r["id"] is not None]
 
     async def create_comment(self, *, slug: str, author_id: int, body: str) -> dict[str, Any]:
-        row = await repo.create_comment(self.db, slug=slug, author_id=author_id, body=body)
-        if row is None:
-            raise NotFoundError("article")
+        async with self.db.transaction() as tx:
+            row = await repo.create_comment(tx, slug=slug, author_id=author_id, body=body)
+            if row is None:
+                raise NotFoundError("article")
+            await notifications.create_comment_notification(tx, comment_id=row["id"])
         return comment_public(row)
 
     async def delete_comment(self, *, slug: str, comment_id: int, viewer_id: int) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from brisk.db import Database
 from brisk.errors import InvalidInputError, NotFoundError
+from brisk.notifications import repository as notifications
 from brisk.profiles import repository as repo
 
 
@@ -35,7 +36,10 @@ class ProfileService:
                 raise NotFoundError("profile")
             if row["id"] == viewer_id:
                 raise InvalidInputError("you cannot follow yourself")
-            await repo.create_follow(tx, follower_id=viewer_id, followee_id=row["id"])
+            if await repo.create_follow(tx, follower_id=viewer_id, followee_id=row["id"]):
+                await notifications.create_follow_notification(
+                    tx, actor_id=viewer_id, recipient_id=row["id"]
+                )
         return profile_public(row, following=True)
 
     async def unfollow(self, *, username: str, viewer_id: int) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Notifications: who followed you, favorited or commented on your articles."""

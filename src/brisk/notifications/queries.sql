@@ -1,0 +1,84 @@
+-- A list's `page` CTE picks ids newest first from the index that matches its filter (ids are
+-- the keyset: `id < $3` continues where the previous page ended, however many arrived since);
+-- then, per id, one fenced lateral lookup reads the row, its actor and its article. $1 is the
+-- recipient: the only one whose notifications any of these queries reads or changes.
+
+-- fragment: notification-from-page
+SELECT card.id, card.kind, card.created_at, card.read, card.actor_username, card.actor_bio,
+       card.actor_image, card.actor_following, card.article_slug, card.article_title
+FROM page CROSS JOIN LATERAL (
+    SELECT n.id, n.kind, n.created_at, n.read_at IS NOT NULL AS read,
+           u.username AS actor_username, u.bio AS actor_bio, u.image AS actor_image,
+           EXISTS (
+               SELECT 1 FROM follows fo WHERE fo.follower_id = $1 AND fo.followee_id = n.actor_id
+           ) AS actor_following,
+           a.slug AS article_slug, a.title AS article_title
+    FROM notifications n
+    JOIN users u ON u.id = n.actor_id
+    LEFT JOIN articles a ON a.id = n.article_id
+    WHERE n.id = page.id
+    -- A per-row lookup even in a generic plan, which cannot see the page's LIMIT.
+    OFFSET 0
+) card
+ORDER BY card.id DESC;
+
+-- name: list-notifications
+WITH page AS (
+    SELECT id FROM notifications WHERE recipient_id = $1 ORDER BY id DESC LIMIT $2
+)
+-- include: notification-from-page
+
+-- name: list-notifications-before
+WITH page AS (
+    SELECT id FROM notifications WHERE recipient_id = $1 AND id < $3
+    ORDER BY id DESC LIMIT $2
+)
+-- include: notification-from-page
+
+-- name: list-unread-notifications
+WITH page AS (
+    SELECT id FROM notifications WHERE recipient_id = $1 AND read_at IS NULL
+    ORDER BY id DESC LIMIT $2
+)
+-- include: notification-from-page
+
+-- name: list-unread-notifications-before
+WITH page AS (
+    SELECT id FROM notifications WHERE recipient_id = $1 AND read_at IS NULL AND id < $3
+    ORDER BY id DESC LIMIT $2
+)
+-- include: notification-from-page
+
+-- name: count-unread-notifications
+-- An index-only scan of the unread partial index: its cost is the unread count, not the history.
+SELECT count(*) FROM notifications WHERE recipient_id = $1 AND read_at IS NULL;
+
+-- name: mark-notifications-read
+-- Another user's ids match no row here: they change nothing, and the answer does not differ.
+UPDATE notifications SET read_at = now()
+WHERE recipient_id = $1 AND id = ANY($2::bigint[]) AND read_at IS NULL;
+
+-- name: mark-notifications-read-up-to
+UPDATE notifications SET read_at = now()
+WHERE recipient_id = $1 AND id <= $2 AND read_at IS NULL;
+
+-- The writes run in their cause's transaction. Each decides in SQL whether there is anyone to
+-- tell: nobody is notified of their own action, and the unique partial indexes of migration
+-- 0004 make a repeated follow or favorite add nothing.
+
+-- name: create-follow-notification
+INSERT INTO notifications (recipient_id, kind, actor_id)
+SELECT $2::bigint, 'follow', $1::bigint WHERE $1::bigint <> $2::bigint
+ON CONFLICT (actor_id, recipient_id) WHERE kind = 'follow' DO NOTHING;
+
+-- name: create-favorite-notification
+INSERT INTO notifications (recipient_id, kind, actor_id, article_id)
+SELECT a.author_id, 'favorite', $1, a.id FROM articles a
+WHERE a.id = $2 AND a.author_id <> $1
+ON CONFLICT (actor_id, article_id) WHERE kind = 'favorite' DO NOTHING;
+
+-- name: create-comment-notification
+INSERT INTO notifications (recipient_id, kind, actor_id, article_id, comment_id)
+SELECT a.author_id, 'comment', c.author_id, c.article_id, c.id
+FROM comments c JOIN articles a ON a.id = c.article_id
+WHERE c.id = $1 AND a.author_id <> c.author_id;

@@ -1,0 +1,46 @@
+"""SQL for notifications: the recipient's lists and unread count, marking read, and the
+writes that other domains' services call inside their own transactions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+
+from brisk.db import Executor, load_queries
+
+Q = load_queries(Path(__file__).with_name("queries.sql"))
+
+
+async def list_notifications(
+    db: Executor, *, recipient_id: int, limit: int, before: int | None, unread: bool
+) -> list[asyncpg.Record]:
+    # A named query per filter, not `$n IS NULL OR ...`, so each generic plan stays on its index.
+    name = "list-unread-notifications" if unread else "list-notifications"
+    if before is None:
+        return await db.fetch(Q[name], recipient_id, limit)
+    return await db.fetch(Q[f"{name}-before"], recipient_id, limit, before)
+
+
+async def count_unread(db: Executor, *, recipient_id: int) -> int:
+    return int(await db.fetchval(Q["count-unread-notifications"], recipient_id))
+
+
+async def mark_read(db: Executor, *, recipient_id: int, ids: list[int]) -> None:
+    await db.execute(Q["mark-notifications-read"], recipient_id, ids)
+
+
+async def mark_read_up_to(db: Executor, *, recipient_id: int, up_to: int) -> None:
+    await db.execute(Q["mark-notifications-read-up-to"], recipient_id, up_to)
+
+
+async def create_follow_notification(db: Executor, *, actor_id: int, recipient_id: int) -> None:
+    await db.execute(Q["create-follow-notification"], actor_id, recipient_id)
+
+
+async def create_favorite_notification(db: Executor, *, actor_id: int, article_id: int) -> None:
+    await db.execute(Q["create-favorite-notification"], actor_id, article_id)
+
+
+async def create_comment_notification(db: Executor, *, comment_id: int) -> None:
+    await db.execute(Q["create-comment-notification"], comment_id)

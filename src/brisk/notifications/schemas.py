@@ -1,0 +1,50 @@
+"""Notification request and response bodies."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from brisk.schemas import Cursor, ProfilePublic, Strict
+
+Kind = Literal["follow", "favorite", "comment"]
+MAX_IDS = 100
+
+
+class NotificationRead(Strict):
+    """Mark read: these ids, or everything up to and including this cursor (one of the two)."""
+
+    ids: list[Cursor] | None = Field(default=None, min_length=1, max_length=MAX_IDS)
+    upTo: Cursor | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> NotificationRead:
+        if (self.ids is None) == (self.upTo is None):
+            raise ValueError("give either ids or upTo")
+        return self
+
+
+class NotificationArticle(BaseModel):
+    slug: str
+    title: str
+
+
+class NotificationPublic(BaseModel):
+    id: str = Field(description="opaque; also the cursor for `before` and `upTo`")
+    kind: Kind
+    actor: ProfilePublic
+    article: NotificationArticle | None = Field(description="null for a follow")
+    createdAt: str
+    read: bool
+
+
+class NotificationListResponse(BaseModel):
+    notifications: list[NotificationPublic]
+    nextCursor: str | None = Field(
+        description="pass as `before` for the next page; null at the end"
+    )
+
+
+class UnreadCountResponse(BaseModel):
+    unreadCount: int

@@ -1,0 +1,58 @@
+"""A user's own notifications: the list, the unread count, marking read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from brisk.api.responses import iso
+from brisk.db import Database
+from brisk.notifications import repository as repo
+
+
+def notification_public(row: Any) -> dict[str, Any]:
+    article = None
+    if row["article_slug"] is not None:
+        article = {"slug": row["article_slug"], "title": row["article_title"]}
+    return {
+        "id": str(row["id"]),
+        "kind": row["kind"],
+        "actor": {
+            "username": row["actor_username"],
+            "bio": row["actor_bio"],
+            "image": row["actor_image"],
+            "following": row["actor_following"],
+        },
+        "article": article,
+        "createdAt": iso(row["created_at"]),
+        "read": row["read"],
+    }
+
+
+class NotificationService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def list_notifications(
+        self, *, viewer_id: int, limit: int, before: int | None, unread: bool
+    ) -> dict[str, Any]:
+        # One row more than asked says whether an older page exists, so the last page has no
+        # cursor instead of a cursor to an empty page.
+        rows = await repo.list_notifications(
+            self.db, recipient_id=viewer_id, limit=limit + 1, before=before, unread=unread
+        )
+        page = [notification_public(r) for r in rows[:limit]]
+        next_cursor = page[-1]["id"] if len(rows) > limit else None
+        return {"notifications": page, "nextCursor": next_cursor}
+
+    async def count_unread(self, *, viewer_id: int) -> int:
+        return await repo.count_unread(self.db, recipient_id=viewer_id)
+
+    async def mark_read(self, *, viewer_id: int, ids: list[int] | None, up_to: int | None) -> int:
+        """Mark the viewer's own notifications read; returns their unread count afterwards."""
+        async with self.db.connection() as conn:
+            if ids is not None:
+                await repo.mark_read(conn, recipient_id=viewer_id, ids=ids)
+            if up_to is not None:
+                await repo.mark_read_up_to(conn, recipient_id=viewer_id, up_to=up_to)
+            # A new statement sees the update just made (READ COMMITTED), on the same connection.
+            return await repo.count_unread(conn, recipient_id=viewer_id)
