@@ -19,6 +19,8 @@ from brisk.articles.router import router as articles_router
 from brisk.articles.service import ArticleService
 from brisk.comments.router import router as comments_router
 from brisk.comments.service import CommentService
+from brisk.dashboard.router import router as dashboard_router
+from brisk.dashboard.service import DashboardService
 from brisk.db import Database, create_database
 from brisk.notifications.router import router as notifications_router
 from brisk.notifications.service import NotificationService
@@ -48,6 +50,7 @@ class Services:
     comments: CommentService
     tags: TagService
     notifications: NotificationService
+    dashboard: DashboardService
 
 
 def build_services(settings: Settings, db: Database, redis: aioredis.Redis | None) -> Services:
@@ -62,6 +65,7 @@ def build_services(settings: Settings, db: Database, redis: aioredis.Redis | Non
         comments=CommentService(db),
         tags=TagService(db),
         notifications=NotificationService(db),
+        dashboard=DashboardService(db, settings.dashboard),
     )
 
 
@@ -110,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
         comments_router,
         tags_router,
         notifications_router,
+        dashboard_router,
     )
     for router in routers:
         app.include_router(router, prefix="/api")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +48,16 @@ class AuthSettings(BaseModel):
     algorithm: str = "HS256"
 
 
+class DashboardSettings(BaseModel):
+    """GET /api/dashboard: how its independent reads run, and how long they may take together."""
+
+    # concurrent: a pool connection per read, all at once; sequential: one after another;
+    # single: one SQL statement that builds the whole response. docs/BENCHMARKS.md compares them.
+    strategy: Literal["concurrent", "sequential", "single"] = "concurrent"
+    # Past it the reads are cancelled (their connections go back to the pool) and the answer is 503.
+    deadline_seconds: float = Field(default=3.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Everything brisk reads from the environment; tests construct it directly."""
 
@@ -67,6 +77,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     http: HttpSettings = HttpSettings()
     auth: AuthSettings = AuthSettings()
+    dashboard: DashboardSettings = DashboardSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:

@@ -141,6 +141,7 @@ async def test_anonymous_gets_401(client: httpx.AsyncClient) -> None:
         ("GET", "/api/notifications"),
         ("GET", "/api/notifications/unread-count"),
         ("POST", "/api/notifications/read"),
+        ("GET", "/api/dashboard"),
     ):
         response = await client.request(method, url, json={"ids": ["1"]})
         assert_error(response, 401)

@@ -101,6 +101,7 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
     "get-article-by-slug": lambda s: (s.viewer_id, s.slug),
     "list-articles": lambda s: (s.viewer_id, 20, 0),
     "list-articles-by-author": lambda s: (s.viewer_id, 20, 0, s.author),
+    "list-articles-by-author-id": lambda s: (s.viewer_id, 20, 0, s.author_id),
     "list-articles-by-tag": lambda s: (s.viewer_id, 20, 0, s.tag),
     "list-articles-favorited-by": lambda s: (s.viewer_id, 20, 0, s.favoriter),
     "list-articles-filtered": lambda s: (s.viewer_id, 20, 0, s.author, s.tag, None),
@@ -137,6 +138,7 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
     "create-follow-notification": lambda s: (s.viewer_id, s.author_id),
     "create-favorite-notification": lambda s: (s.viewer_id, s.article_id),
     "create-comment-notification": lambda s: (s.comment_id,),
+    "get-dashboard": lambda s: (s.viewer_id, 5, 10, 10),
 }
 
 

@@ -56,6 +56,17 @@ FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
+-- name: list-articles-by-author-id
+-- The dashboard's own articles: by id, so that read need not wait for the user's row.
+WITH page AS (
+    SELECT id FROM articles WHERE author_id = $4
+    ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
+)
+-- include: card-columns
+FROM page CROSS JOIN LATERAL (
+-- include: article-columns
+-- include: article-from-page
+
 -- name: list-articles-by-tag
 WITH page AS (
     SELECT a.id FROM article_tags at JOIN articles a ON a.id = at.article_id

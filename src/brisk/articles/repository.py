@@ -54,6 +54,12 @@ async def count_articles(db: Executor, *, filters: ArticleFilter) -> int:
     return int(await db.fetchval(count_query, *args))
 
 
+async def list_articles_by_author_id(
+    db: Executor, *, author_id: int, viewer_id: int | None, limit: int, offset: int
+) -> list[asyncpg.Record]:
+    return await db.fetch(Q["list-articles-by-author-id"], viewer_id, limit, offset, author_id)
+
+
 async def list_feed(
     db: Executor, *, viewer_id: int, limit: int, offset: int
 ) -> list[asyncpg.Record]:

@@ -1,0 +1,1 @@
+"""The dashboard: the user, their articles, their feed and their notifications in one call."""

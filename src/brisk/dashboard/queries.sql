@@ -1,0 +1,88 @@
+-- The "single" dashboard strategy: the whole response body built by PostgreSQL in one round
+-- trip. Each part reads the rows its own endpoint's query reads, through the same indexes and
+-- in the same order, and formats them the same way: timestamps as brisk.api.responses.iso
+-- (UTC, milliseconds truncated), notification ids as strings. A test holds the three
+-- strategies to identical JSON.
+
+-- fragment: article-card-json
+SELECT a.id, a.created_at, json_build_object(
+    'slug', a.slug,
+    'title', a.title,
+    'description', a.description,
+    'tagList', a.tag_list,
+    'createdAt', to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'updatedAt', to_char(a.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'favorited', EXISTS (
+        SELECT 1 FROM favorites f WHERE f.user_id = $1 AND f.article_id = a.id),
+    'favoritesCount', a.favorites_count,
+    'author', json_build_object(
+        'username', au.username,
+        'bio', au.bio,
+        'image', au.image,
+        'following', EXISTS (
+            SELECT 1 FROM follows fo WHERE fo.follower_id = $1 AND fo.followee_id = a.author_id)
+    )
+) AS body
+FROM articles a JOIN users au ON au.id = a.author_id
+WHERE a.id = page.id
+-- Fenced, as in articles/queries.sql: a per-row lookup even in a generic plan.
+OFFSET 0
+
+-- name: get-dashboard
+-- $1 the viewer; $2, $3, $4 how many of their articles, feed articles and notifications.
+WITH mine AS (
+    SELECT id FROM articles WHERE author_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2
+), feed AS (
+    SELECT a.id FROM follows fo JOIN articles a ON a.author_id = fo.followee_id
+    WHERE fo.follower_id = $1
+    ORDER BY a.created_at DESC, a.id DESC LIMIT $3
+), inbox AS (
+    SELECT id FROM notifications WHERE recipient_id = $1 ORDER BY id DESC LIMIT $4
+)
+SELECT json_build_object('dashboard', json_build_object(
+    'user', json_build_object(
+        'username', u.username, 'email', u.email, 'bio', u.bio, 'image', u.image),
+    'articles', (
+        SELECT coalesce(json_agg(card.body ORDER BY card.created_at DESC, card.id DESC), '[]')
+        FROM mine page CROSS JOIN LATERAL (
+-- include: article-card-json
+        ) card
+    ),
+    'feed', (
+        SELECT coalesce(json_agg(card.body ORDER BY card.created_at DESC, card.id DESC), '[]')
+        FROM feed page CROSS JOIN LATERAL (
+-- include: article-card-json
+        ) card
+    ),
+    'notifications', (
+        SELECT coalesce(json_agg(item.body ORDER BY item.id DESC), '[]')
+        FROM inbox page CROSS JOIN LATERAL (
+            SELECT n.id, json_build_object(
+                'id', n.id::text,
+                'kind', n.kind,
+                'actor', json_build_object(
+                    'username', nu.username,
+                    'bio', nu.bio,
+                    'image', nu.image,
+                    'following', EXISTS (
+                        SELECT 1 FROM follows fo
+                        WHERE fo.follower_id = $1 AND fo.followee_id = n.actor_id)
+                ),
+                'article', CASE WHEN na.id IS NOT NULL
+                    THEN json_build_object('slug', na.slug, 'title', na.title) END,
+                'createdAt', to_char(
+                    n.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                'read', n.read_at IS NOT NULL
+            ) AS body
+            FROM notifications n
+            JOIN users nu ON nu.id = n.actor_id
+            LEFT JOIN articles na ON na.id = n.article_id
+            WHERE n.id = page.id
+            OFFSET 0
+        ) item
+    ),
+    'unreadCount', (
+        SELECT count(*) FROM notifications WHERE recipient_id = $1 AND read_at IS NULL)
+))::text
+FROM users u
+WHERE u.id = $1;

@@ -1,0 +1,17 @@
+"""Routes: the dashboard."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from brisk.api.deps import ServicesDep, ViewerDep
+from brisk.api.responses import JSONBytes
+from brisk.dashboard.schemas import DashboardResponse
+
+router = APIRouter(tags=["Dashboard"])
+
+
+@router.get("/dashboard", responses={200: {"model": DashboardResponse}})
+async def get_dashboard(viewer: ViewerDep, services: ServicesDep) -> JSONBytes:
+    """You, your 5 latest articles, your feed's 10 latest, your 10 latest notifications."""
+    return JSONBytes(await services.dashboard.get_dashboard(viewer_id=viewer.user_id))

@@ -1,0 +1,121 @@
+"""GET /api/dashboard: five independent reads, run one of three ways (settings.dashboard), all
+under one deadline, all giving the same JSON."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from functools import partial
+from typing import Any
+
+import orjson
+
+from brisk.articles import repository as articles
+from brisk.articles.service import article_card
+from brisk.dashboard import repository as repo
+from brisk.db import Database
+from brisk.errors import NotFoundError, ServiceUnavailableError
+from brisk.notifications import repository as notifications
+from brisk.notifications.service import notification_public
+from brisk.settings import DashboardSettings
+from brisk.users import repository as users
+
+ARTICLES = 5
+FEED = 10
+NOTIFICATIONS = 10
+
+Read = Callable[[], Coroutine[Any, Any, Any]]
+
+
+async def run_sequential(reads: list[Read]) -> list[Any]:
+    return [await read() for read in reads]
+
+
+async def run_concurrent(reads: list[Read]) -> list[Any]:
+    """All reads at once, each borrowing its own pool connection for its one query."""
+    try:
+        # A TaskGroup, not gather: when one read fails or the request is cancelled, the others
+        # are cancelled and awaited here, so no task outlives the request and every connection
+        # is back in the pool (asyncpg shields the release) before the error moves on.
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(read()) for read in reads]
+    except* Exception as failed:
+        # The read's own error (a 404, a 503) for the error handlers, not a group of one.
+        raise failed.exceptions[0]  # noqa: B904 - it keeps its own cause
+    return [task.result() for task in tasks]
+
+
+def _dashboard(user: Any, mine: Any, feed: Any, inbox: Any, unread: int) -> dict[str, Any]:
+    if user is None:
+        raise NotFoundError("user")
+    return {
+        "dashboard": {
+            "user": {
+                "username": user["username"],
+                "email": user["email"],
+                "bio": user["bio"],
+                "image": user["image"],
+            },
+            "articles": [article_card(r) for r in mine],
+            "feed": [article_card(r) for r in feed],
+            "notifications": [notification_public(r) for r in inbox],
+            "unreadCount": unread,
+        }
+    }
+
+
+class DashboardService:
+    def __init__(self, db: Database, settings: DashboardSettings) -> None:
+        self.db = db
+        self.settings = settings
+
+    async def get_dashboard(self, *, viewer_id: int) -> bytes:
+        """The response body, as JSON bytes."""
+        strategy = self.settings.strategy
+        try:
+            async with asyncio.timeout(self.settings.deadline_seconds):
+                if strategy == "single":
+                    return await self._single(viewer_id)
+                run = run_concurrent if strategy == "concurrent" else run_sequential
+                parts = await run(self._reads(viewer_id))
+        except TimeoutError as exc:
+            # The deadline cancelled whatever was in flight; its connections are back already.
+            raise ServiceUnavailableError("the dashboard took too long, try again") from exc
+        return orjson.dumps(_dashboard(*parts))
+
+    def _reads(self, viewer_id: int) -> list[Read]:
+        """The five reads, in the order _dashboard takes them; none needs another's result."""
+        db, me = self.db, viewer_id
+        return [
+            partial(users.get_user_by_id, db, user_id=me),
+            partial(
+                articles.list_articles_by_author_id,
+                db,
+                author_id=me,
+                viewer_id=me,
+                limit=ARTICLES,
+                offset=0,
+            ),
+            partial(articles.list_feed, db, viewer_id=me, limit=FEED, offset=0),
+            partial(
+                notifications.list_notifications,
+                db,
+                recipient_id=me,
+                limit=NOTIFICATIONS,
+                before=None,
+                unread=False,
+            ),
+            partial(notifications.count_unread, db, recipient_id=me),
+        ]
+
+    async def _single(self, viewer_id: int) -> bytes:
+        body = await repo.get_dashboard(
+            self.db,
+            viewer_id=viewer_id,
+            articles=ARTICLES,
+            feed=FEED,
+            notifications=NOTIFICATIONS,
+        )
+        if body is None:
+            raise NotFoundError("user")
+        return body.encode()
