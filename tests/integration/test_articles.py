@@ -38,6 +38,7 @@ async def test_filters_and_total_count(client: httpx.AsyncClient, api: Api) -> N
 
     assert await slugs("limit=2") == (4, ["anna 0", "jake 2"])  # total, not the page size
     assert await slugs("limit=2&offset=3") == (4, ["jake 0"])
+    assert await slugs("limit=2&offset=10") == (4, [])  # past the end: counted apart
     assert await slugs("author=jake") == (3, ["jake 2", "jake 1", "jake 0"])
     assert await slugs("tag=b") == (2, ["anna 0", "jake 0"])
     assert await slugs("favorited=jake") == (1, ["anna 0"])

@@ -138,7 +138,7 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
     "create-follow-notification": lambda s: (s.viewer_id, s.author_id),
     "create-favorite-notification": lambda s: (s.viewer_id, s.article_id),
     "create-comment-notification": lambda s: (s.comment_id,),
-    "get-dashboard": lambda s: (s.viewer_id, 5, 10, 10),
+    "get-dashboard": lambda s: (s.viewer_id,),
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -19,5 +19,9 @@ class JSONBytes(Response):
 
 
 def iso(moment: datetime) -> str:
-    """RFC 3339 in UTC with milliseconds always present (the conformance suite requires them)."""
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+    """RFC 3339 in UTC with milliseconds always present (the conformance suite requires them).
+
+    asyncpg returns timestamptz as aware UTC datetimes; isoformat (C code) is ~10x cheaper than
+    strftime, which showed as 8% of a list request's CPU under py-spy.
+    """
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"

@@ -1,10 +1,13 @@
 -- Every article query has the same shape: a `page` CTE picks the ids (using the index that
 -- matches its ORDER BY and LIMIT), then, per id, one lateral lookup reads the row and its
 -- author and computes, for the viewer $1, `favorited` and `following`. A page of N costs one
--- query, whatever N is. Lists never read `body`.
+-- query, whatever N is, and a list's total rides along as a `total` column read from the
+-- counters kept in rows (its count-* query runs only when the page is empty).
+-- Lists never read `body`.
 
 -- fragment: card-columns
-SELECT card.id, card.slug, card.title, card.description, card.created_at, card.updated_at,
+SELECT card.id, card.slug, card.title, card.description,
+       iso_utc(card.created_at) AS created_at, iso_utc(card.updated_at) AS updated_at,
        card.favorites_count, card.tag_list, card.favorited, card.author_username,
        card.author_bio, card.author_image, card.author_following
 
@@ -41,6 +44,7 @@ WITH page AS (
     SELECT id FROM articles ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
 )
 -- include: card-columns
+     , (SELECT value FROM counters WHERE name = 'articles') AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -52,6 +56,7 @@ WITH page AS (
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
 -- include: card-columns
+     , (SELECT articles_count FROM users WHERE username = $4) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -74,6 +79,7 @@ WITH page AS (
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
 -- include: card-columns
+     , (SELECT articles_count FROM tags WHERE name = $4) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -85,6 +91,7 @@ WITH page AS (
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
 -- include: card-columns
+     , (SELECT favorited_articles_count FROM users WHERE username = $4) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -105,6 +112,15 @@ WITH page AS (
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
 -- include: card-columns
+     , (
+         SELECT count(*) FROM articles a
+         WHERE ($4::text IS NULL OR a.author_id = (SELECT id FROM users WHERE username = $4))
+           AND ($5::text IS NULL OR a.id IN (
+               SELECT at.article_id FROM article_tags at
+               WHERE at.tag_id = (SELECT id FROM tags WHERE name = $5)))
+           AND ($6::text IS NULL OR a.id IN (
+               SELECT f.article_id FROM favorites f
+               WHERE f.user_id = (SELECT id FROM users WHERE username = $6)))) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -116,6 +132,9 @@ WITH page AS (
     ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
 )
 -- include: card-columns
+     , (
+         SELECT sum(u.articles_count) FROM follows fo JOIN users u ON u.id = fo.followee_id
+         WHERE fo.follower_id = $1) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page

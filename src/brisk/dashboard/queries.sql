@@ -29,15 +29,19 @@ WHERE a.id = page.id
 OFFSET 0
 
 -- name: get-dashboard
--- $1 the viewer; $2, $3, $4 how many of their articles, feed articles and notifications.
+-- $1 the viewer. The list sizes are literals (dashboard/service.py's ARTICLES, FEED and
+-- NOTIFICATIONS; the tests hold both to the same answer): with no parameter in a LIMIT,
+-- PostgreSQL's generic plan knows the sizes, costs as little as a custom one and is kept, so
+-- this statement is planned once per connection instead of on every call (measured: 0.75 ms
+-- instead of 2.2 ms a round trip, most of the difference planning).
 WITH mine AS (
-    SELECT id FROM articles WHERE author_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2
+    SELECT id FROM articles WHERE author_id = $1 ORDER BY created_at DESC, id DESC LIMIT 5
 ), feed AS (
     SELECT a.id FROM follows fo JOIN articles a ON a.author_id = fo.followee_id
     WHERE fo.follower_id = $1
-    ORDER BY a.created_at DESC, a.id DESC LIMIT $3
+    ORDER BY a.created_at DESC, a.id DESC LIMIT 10
 ), inbox AS (
-    SELECT id FROM notifications WHERE recipient_id = $1 ORDER BY id DESC LIMIT $4
+    SELECT id FROM notifications WHERE recipient_id = $1 ORDER BY id DESC LIMIT 10
 )
 SELECT json_build_object('dashboard', json_build_object(
     'user', json_build_object(

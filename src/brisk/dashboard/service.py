@@ -20,6 +20,7 @@ from brisk.notifications.service import notification_public
 from brisk.settings import DashboardSettings
 from brisk.users import repository as users
 
+# The "single" strategy's SQL (dashboard/queries.sql) has the same sizes as literals.
 ARTICLES = 5
 FEED = 10
 NOTIFICATIONS = 10
@@ -109,13 +110,7 @@ class DashboardService:
         ]
 
     async def _single(self, viewer_id: int) -> bytes:
-        body = await repo.get_dashboard(
-            self.db,
-            viewer_id=viewer_id,
-            articles=ARTICLES,
-            feed=FEED,
-            notifications=NOTIFICATIONS,
-        )
+        body = await repo.get_dashboard(self.db, viewer_id=viewer_id)
         if body is None:
             raise NotFoundError("user")
         return body.encode()

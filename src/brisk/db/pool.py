@@ -149,6 +149,12 @@ async def pool_max_size(url: str, settings: DbSettings) -> int:
     return max(2, min(4 * cpu_count() + 4, share))
 
 
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's default reset query (advisory unlock, CLOSE ALL, UNLISTEN,
+    RESET ALL): a round trip on every release, and brisk's requests leave none of that state
+    behind. asyncpg still rolls back a transaction left open before calling this."""
+
+
 async def create_database(url: str, settings: DbSettings) -> Database:
     """Open the pool and its first connection now, so a bad URL fails at startup, not later."""
     max_size = await pool_max_size(url, settings)
@@ -160,6 +166,7 @@ async def create_database(url: str, settings: DbSettings) -> Database:
         command_timeout=settings.command_timeout_seconds,
         statement_cache_size=settings.statement_cache_size,
         server_settings={"application_name": "brisk", "timezone": "UTC"},
+        reset=_keep_session,
     )
     log.info("database pool ready", extra={"pool_max_size": max_size})
     return Database(pool, settings)
