@@ -19,7 +19,7 @@ import pytest
 
 import brisk.app  # noqa: F401 - importing the app loads every domain's queries into the registry
 from brisk.db.counters import MAINTENANCE_QUERIES
-from brisk.db.queries import REGISTRY, Query
+from brisk.db.queries import LIMIT_SLOT, REGISTRY, Query
 from brisk.lab.seed import SCALES, seed_database
 from tests.conftest import create_scratch_database, drop_database
 
@@ -99,13 +99,13 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
     "create-follow": lambda s: (s.viewer_id, s.author_id),
     "delete-follow": lambda s: (s.viewer_id, s.author_id),
     "get-article-by-slug": lambda s: (s.viewer_id, s.slug),
-    "list-articles": lambda s: (s.viewer_id, 20, 0),
-    "list-articles-by-author": lambda s: (s.viewer_id, 20, 0, s.author),
-    "list-articles-by-author-id": lambda s: (s.viewer_id, 20, 0, s.author_id),
-    "list-articles-by-tag": lambda s: (s.viewer_id, 20, 0, s.tag),
-    "list-articles-favorited-by": lambda s: (s.viewer_id, 20, 0, s.favoriter),
-    "list-articles-filtered": lambda s: (s.viewer_id, 20, 0, s.author, s.tag, None),
-    "list-feed": lambda s: (s.viewer_id, 20, 0),
+    "list-articles": lambda s: (s.viewer_id, 0),
+    "list-articles-by-author": lambda s: (s.viewer_id, 0, s.author),
+    "list-articles-by-author-id": lambda s: (s.viewer_id, 0, s.author_id),
+    "list-articles-by-tag": lambda s: (s.viewer_id, 0, s.tag),
+    "list-articles-favorited-by": lambda s: (s.viewer_id, 0, s.favoriter),
+    "list-articles-filtered": lambda s: (s.viewer_id, 0, s.author, s.tag, None),
+    "list-feed": lambda s: (s.viewer_id, 0),
     "count-articles": lambda s: (),
     "count-articles-by-author": lambda s: (s.author,),
     "count-articles-by-tag": lambda s: (s.tag,),
@@ -199,6 +199,8 @@ def test_every_request_query_has_sample_arguments() -> None:
 async def test_query_uses_indexes(seeded: tuple[asyncpg.Connection, Sample], name: str) -> None:
     conn, sample = seeded
     query: Query = REGISTRY[name]
+    if LIMIT_SLOT in query.sql:
+        query = query.with_limit(20)  # as the app runs it: the page size is a literal
     args = ARGS[name](sample)
     tx = conn.transaction()
     await tx.start()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from brisk.db.queries import REGISTRY, load_queries
+from brisk.db.queries import REGISTRY, Query, load_queries
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -54,3 +54,14 @@ def test_every_shipped_query_is_projected() -> None:
     starred = [name for name, q in REGISTRY.items() if "*" in q.sql.replace("count(*)", "")]
     assert starred == []
     assert len([n for n in REGISTRY if not n.startswith("unit-")]) > 30
+
+
+def test_with_limit_fills_the_slot_with_a_checked_literal() -> None:
+    query = Query("unit-sized", "SELECT 1 LIMIT {limit} OFFSET $1")
+    assert query.with_limit(20).sql == "SELECT 1 LIMIT 20 OFFSET $1"
+    assert query.with_limit(20) is query.with_limit(20)  # built once per size
+    for bad in (0, 1001, "20; DROP TABLE users", 2.0, True):
+        with pytest.raises(ValueError, match="page size"):
+            query.with_limit(bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no"):
+        Query("unit-fixed", "SELECT 1").with_limit(5)

@@ -24,8 +24,8 @@ SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at, a.favor
 -- fragment: article-from-page
 FROM articles a JOIN users u ON u.id = a.author_id
 WHERE a.id = page.id
--- OFFSET 0 keeps this a per-row index lookup: when PostgreSQL cannot see the page's LIMIT (a
--- generic plan assumes 10% of the table) it would otherwise hash-join a full scan of articles.
+-- OFFSET 0 keeps this a per-row index lookup whatever PostgreSQL estimates for the page; the
+-- page size itself is a literal ({limit}, see Query.with_limit) so the generic plan is kept.
 OFFSET 0
 ) card
 ORDER BY card.created_at DESC, card.id DESC;
@@ -41,7 +41,7 @@ FROM page CROSS JOIN LATERAL (
 
 -- name: list-articles
 WITH page AS (
-    SELECT id FROM articles ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
+    SELECT id FROM articles ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
      , (SELECT value FROM counters WHERE name = 'articles') AS total
@@ -52,11 +52,11 @@ FROM page CROSS JOIN LATERAL (
 -- name: list-articles-by-author
 WITH page AS (
     SELECT a.id FROM articles a
-    WHERE a.author_id = (SELECT id FROM users WHERE username = $4)
-    ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
+    WHERE a.author_id = (SELECT id FROM users WHERE username = $3)
+    ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
-     , (SELECT articles_count FROM users WHERE username = $4) AS total
+     , (SELECT articles_count FROM users WHERE username = $3) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -64,8 +64,8 @@ FROM page CROSS JOIN LATERAL (
 -- name: list-articles-by-author-id
 -- The dashboard's own articles: by id, so that read need not wait for the user's row.
 WITH page AS (
-    SELECT id FROM articles WHERE author_id = $4
-    ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
+    SELECT id FROM articles WHERE author_id = $3
+    ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
 FROM page CROSS JOIN LATERAL (
@@ -75,11 +75,11 @@ FROM page CROSS JOIN LATERAL (
 -- name: list-articles-by-tag
 WITH page AS (
     SELECT a.id FROM article_tags at JOIN articles a ON a.id = at.article_id
-    WHERE at.tag_id = (SELECT id FROM tags WHERE name = $4)
-    ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
+    WHERE at.tag_id = (SELECT id FROM tags WHERE name = $3)
+    ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
-     , (SELECT articles_count FROM tags WHERE name = $4) AS total
+     , (SELECT articles_count FROM tags WHERE name = $3) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -87,11 +87,11 @@ FROM page CROSS JOIN LATERAL (
 -- name: list-articles-favorited-by
 WITH page AS (
     SELECT a.id FROM favorites f JOIN articles a ON a.id = f.article_id
-    WHERE f.user_id = (SELECT id FROM users WHERE username = $4)
-    ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
+    WHERE f.user_id = (SELECT id FROM users WHERE username = $3)
+    ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
-     , (SELECT favorited_articles_count FROM users WHERE username = $4) AS total
+     , (SELECT favorited_articles_count FROM users WHERE username = $3) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -102,25 +102,25 @@ FROM page CROSS JOIN LATERAL (
 -- and PostgreSQL keeps choosing custom plans because the generic one costs far more.
 WITH page AS (
     SELECT a.id FROM articles a
-    WHERE ($4::text IS NULL OR a.author_id = (SELECT id FROM users WHERE username = $4))
-      AND ($5::text IS NULL OR a.id IN (
+    WHERE ($3::text IS NULL OR a.author_id = (SELECT id FROM users WHERE username = $3))
+      AND ($4::text IS NULL OR a.id IN (
           SELECT at.article_id FROM article_tags at
-          WHERE at.tag_id = (SELECT id FROM tags WHERE name = $5)))
-      AND ($6::text IS NULL OR a.id IN (
+          WHERE at.tag_id = (SELECT id FROM tags WHERE name = $4)))
+      AND ($5::text IS NULL OR a.id IN (
           SELECT f.article_id FROM favorites f
-          WHERE f.user_id = (SELECT id FROM users WHERE username = $6)))
-    ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
+          WHERE f.user_id = (SELECT id FROM users WHERE username = $5)))
+    ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
      , (
          SELECT count(*) FROM articles a
-         WHERE ($4::text IS NULL OR a.author_id = (SELECT id FROM users WHERE username = $4))
-           AND ($5::text IS NULL OR a.id IN (
+         WHERE ($3::text IS NULL OR a.author_id = (SELECT id FROM users WHERE username = $3))
+           AND ($4::text IS NULL OR a.id IN (
                SELECT at.article_id FROM article_tags at
-               WHERE at.tag_id = (SELECT id FROM tags WHERE name = $5)))
-           AND ($6::text IS NULL OR a.id IN (
+               WHERE at.tag_id = (SELECT id FROM tags WHERE name = $4)))
+           AND ($5::text IS NULL OR a.id IN (
                SELECT f.article_id FROM favorites f
-               WHERE f.user_id = (SELECT id FROM users WHERE username = $6)))) AS total
+               WHERE f.user_id = (SELECT id FROM users WHERE username = $5)))) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -129,7 +129,7 @@ FROM page CROSS JOIN LATERAL (
 WITH page AS (
     SELECT a.id FROM follows fo JOIN articles a ON a.author_id = fo.followee_id
     WHERE fo.follower_id = $1
-    ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3
+    ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
      , (

@@ -46,7 +46,7 @@ async def list_articles(
     db: Executor, *, filters: ArticleFilter, viewer_id: int | None, limit: int, offset: int
 ) -> list[asyncpg.Record]:
     page_query, _, args = filters.queries()
-    return await db.fetch(page_query, viewer_id, limit, offset, *args)
+    return await db.fetch(page_query.with_limit(limit), viewer_id, offset, *args)
 
 
 async def count_articles(db: Executor, *, filters: ArticleFilter) -> int:
@@ -57,13 +57,14 @@ async def count_articles(db: Executor, *, filters: ArticleFilter) -> int:
 async def list_articles_by_author_id(
     db: Executor, *, author_id: int, viewer_id: int | None, limit: int, offset: int
 ) -> list[asyncpg.Record]:
-    return await db.fetch(Q["list-articles-by-author-id"], viewer_id, limit, offset, author_id)
+    query = Q["list-articles-by-author-id"].with_limit(limit)
+    return await db.fetch(query, viewer_id, offset, author_id)
 
 
 async def list_feed(
     db: Executor, *, viewer_id: int, limit: int, offset: int
 ) -> list[asyncpg.Record]:
-    return await db.fetch(Q["list-feed"], viewer_id, limit, offset)
+    return await db.fetch(Q["list-feed"].with_limit(limit), viewer_id, offset)
 
 
 async def count_feed(db: Executor, *, viewer_id: int) -> int:
