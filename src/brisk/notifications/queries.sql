@@ -1,6 +1,7 @@
 -- A list's `page` CTE picks ids newest first from the index that matches its filter (ids are
--- the keyset: `id < $3` continues where the previous page ended, however many arrived since);
--- then, per id, one fenced lateral lookup reads the row, its actor and its article. $1 is the
+-- the keyset: `id < $2` continues where the previous page ended, however many arrived since);
+-- then, per id, one fenced lateral lookup reads the row, its actor and its article. The page
+-- size is a literal (Query.with_limit), so each size keeps one generic plan. $1 is the
 -- recipient: the only one whose notifications any of these queries reads or changes.
 
 -- fragment: notification-from-page
@@ -24,28 +25,28 @@ ORDER BY card.id DESC;
 
 -- name: list-notifications
 WITH page AS (
-    SELECT id FROM notifications WHERE recipient_id = $1 ORDER BY id DESC LIMIT $2
+    SELECT id FROM notifications WHERE recipient_id = $1 ORDER BY id DESC LIMIT {limit}
 )
 -- include: notification-from-page
 
 -- name: list-notifications-before
 WITH page AS (
-    SELECT id FROM notifications WHERE recipient_id = $1 AND id < $3
-    ORDER BY id DESC LIMIT $2
+    SELECT id FROM notifications WHERE recipient_id = $1 AND id < $2
+    ORDER BY id DESC LIMIT {limit}
 )
 -- include: notification-from-page
 
 -- name: list-unread-notifications
 WITH page AS (
     SELECT id FROM notifications WHERE recipient_id = $1 AND read_at IS NULL
-    ORDER BY id DESC LIMIT $2
+    ORDER BY id DESC LIMIT {limit}
 )
 -- include: notification-from-page
 
 -- name: list-unread-notifications-before
 WITH page AS (
-    SELECT id FROM notifications WHERE recipient_id = $1 AND read_at IS NULL AND id < $3
-    ORDER BY id DESC LIMIT $2
+    SELECT id FROM notifications WHERE recipient_id = $1 AND read_at IS NULL AND id < $2
+    ORDER BY id DESC LIMIT {limit}
 )
 -- include: notification-from-page
 

@@ -18,8 +18,8 @@ async def list_notifications(
     # A named query per filter, not `$n IS NULL OR ...`, so each generic plan stays on its index.
     name = "list-unread-notifications" if unread else "list-notifications"
     if before is None:
-        return await db.fetch(Q[name], recipient_id, limit)
-    return await db.fetch(Q[f"{name}-before"], recipient_id, limit, before)
+        return await db.fetch(Q[name].with_limit(limit), recipient_id)
+    return await db.fetch(Q[f"{name}-before"].with_limit(limit), recipient_id, before)
 
 
 async def count_unread(db: Executor, *, recipient_id: int) -> int:
