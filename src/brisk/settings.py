@@ -26,6 +26,12 @@ class DbSettings(BaseModel):
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
     # PgBouncer before 1.21 in transaction mode needs 0 (no named prepared statements).
     statement_cache_size: int = Field(default=1024, ge=0)
+    # Every statement's generic plan is an index plan (tests/integration/test_query_plans.py), so
+    # prepared statements are planned once per connection instead of on every call; "auto" let
+    # PostgreSQL re-plan article pages each time (planning cost ~2x their execution).
+    plan_cache_mode: Literal["auto", "force_generic_plan", "force_custom_plan"] = (
+        "force_generic_plan"
+    )
     # How many worker processes share the server, for sizing: set by `brisk serve --workers`.
     workers: int = Field(default=1, ge=1)
 

@@ -43,6 +43,8 @@ async def test_filters_and_total_count(client: httpx.AsyncClient, api: Api) -> N
     assert await slugs("tag=b") == (2, ["anna 0", "jake 0"])
     assert await slugs("favorited=jake") == (1, ["anna 0"])
     assert await slugs("tag=b&author=jake") == (1, ["jake 0"])
+    assert await slugs("tag=b&favorited=jake") == (1, ["anna 0"])
+    assert await slugs("tag=a&favorited=jake") == (0, [])
     assert await slugs("author=nobody") == (0, [])
 
 

@@ -1,11 +1,9 @@
 """Every named query, planned against a seeded and ANALYZEd database, uses an index on the big
 tables: no sequential scan in the plan PostgreSQL runs for it.
 
-asyncpg prepares statements; after five executions PostgreSQL switches a statement to its
-generic plan (planned without the parameter values) when that plan's estimated cost is not
-above the custom plans' average. So a generic plan must be index-only too, unless it costs more
-than the custom plan, in which case PostgreSQL never picks it (an unknown LIMIT, for one, makes
-a generic plan assume 10% of the table)."""
+brisk's connections run prepared statements with plan_cache_mode=force_generic_plan (planned
+once, without the parameter values), so the generic plan is the one that runs and must be an
+index plan; the custom plan (what `auto` may pick) is held to the same rule."""
 
 from __future__ import annotations
 
@@ -104,13 +102,15 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
     "list-articles-by-author-id": lambda s: (s.viewer_id, 0, s.author_id),
     "list-articles-by-tag": lambda s: (s.viewer_id, 0, s.tag),
     "list-articles-favorited-by": lambda s: (s.viewer_id, 0, s.favoriter),
-    "list-articles-filtered": lambda s: (s.viewer_id, 0, s.author, s.tag, None),
+    "list-articles-by-author-filtered": lambda s: (s.viewer_id, 0, s.author, s.tag, None),
+    "list-articles-favorited-by-tagged": lambda s: (s.viewer_id, 0, s.favoriter, s.tag),
     "list-feed": lambda s: (s.viewer_id, 0),
     "count-articles": lambda s: (),
     "count-articles-by-author": lambda s: (s.author,),
     "count-articles-by-tag": lambda s: (s.tag,),
     "count-articles-favorited-by": lambda s: (s.favoriter,),
-    "count-articles-filtered": lambda s: (s.author, s.tag, None),
+    "count-articles-by-author-filtered": lambda s: (s.author, s.tag, None),
+    "count-articles-favorited-by-tagged": lambda s: (s.favoriter, s.tag),
     "count-feed": lambda s: (s.viewer_id,),
     "get-article-for-update": lambda s: (s.slug,),
     "get-article-id-by-slug": lambda s: (s.slug,),
@@ -219,7 +219,4 @@ async def test_query_uses_indexes(seeded: tuple[asyncpg.Connection, Sample], nam
         ):
             await conn.execute("DEALLOCATE plan_check")
     assert _seq_scans(custom) == [], f"{name}: custom plan scans a big table sequentially"
-    generic_cost, custom_cost = _root(generic)["Total Cost"], _root(custom)["Total Cost"]
-    assert _seq_scans(generic) == [] or generic_cost > custom_cost, (
-        f"{name}: its generic plan scans a big table and PostgreSQL could choose it"
-    )
+    assert _seq_scans(generic) == [], f"{name}: generic plan scans a big table sequentially"

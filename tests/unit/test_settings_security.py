@@ -87,7 +87,16 @@ def test_slug_is_readable_and_unique() -> None:
             "list-articles-favorited-by",
             "count-articles-favorited-by",
         ),
-        (ArticleFilter(tag="t", author="a"), "list-articles-filtered", "count-articles-filtered"),
+        (
+            ArticleFilter(tag="t", author="a"),
+            "list-articles-by-author-filtered",
+            "count-articles-by-author-filtered",
+        ),
+        (
+            ArticleFilter(tag="t", favorited_by="f"),
+            "list-articles-favorited-by-tagged",
+            "count-articles-favorited-by-tagged",
+        ),
     ],
 )
 def test_filter_picks_its_dedicated_query(

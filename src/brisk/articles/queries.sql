@@ -96,31 +96,54 @@ FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
--- name: list-articles-filtered
--- Two or more filters at once (rare): each filter narrows by an indexed semi-join. The
--- `$n IS NULL OR` shape needs a plan per call (custom plan); a generic plan of it would scan,
--- and PostgreSQL keeps choosing custom plans because the generic one costs far more.
+-- name: list-articles-by-author-filtered
+-- The author and one or both other filters (rare): the author's index drives, the others are
+-- per-row probes. `$n IS NULL OR` only ever filters rows here, never picks the scan, so the
+-- generic plan is the same index plan whichever filters are set.
 WITH page AS (
     SELECT a.id FROM articles a
-    WHERE ($3::text IS NULL OR a.author_id = (SELECT id FROM users WHERE username = $3))
-      AND ($4::text IS NULL OR a.id IN (
-          SELECT at.article_id FROM article_tags at
-          WHERE at.tag_id = (SELECT id FROM tags WHERE name = $4)))
-      AND ($5::text IS NULL OR a.id IN (
-          SELECT f.article_id FROM favorites f
-          WHERE f.user_id = (SELECT id FROM users WHERE username = $5)))
+    WHERE a.author_id = (SELECT id FROM users WHERE username = $3)
+      AND ($4::text IS NULL OR EXISTS (
+          SELECT 1 FROM article_tags at
+          WHERE at.article_id = a.id AND at.tag_id = (SELECT id FROM tags WHERE name = $4)))
+      AND ($5::text IS NULL OR EXISTS (
+          SELECT 1 FROM favorites f
+          WHERE f.article_id = a.id AND f.user_id = (SELECT id FROM users WHERE username = $5)))
     ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
      , (
          SELECT count(*) FROM articles a
-         WHERE ($3::text IS NULL OR a.author_id = (SELECT id FROM users WHERE username = $3))
-           AND ($4::text IS NULL OR a.id IN (
-               SELECT at.article_id FROM article_tags at
-               WHERE at.tag_id = (SELECT id FROM tags WHERE name = $4)))
-           AND ($5::text IS NULL OR a.id IN (
-               SELECT f.article_id FROM favorites f
-               WHERE f.user_id = (SELECT id FROM users WHERE username = $5)))) AS total
+         WHERE a.author_id = (SELECT id FROM users WHERE username = $3)
+           AND ($4::text IS NULL OR EXISTS (
+               SELECT 1 FROM article_tags at
+               WHERE at.article_id = a.id AND at.tag_id = (SELECT id FROM tags WHERE name = $4)))
+           AND ($5::text IS NULL OR EXISTS (
+               SELECT 1 FROM favorites f
+               WHERE f.article_id = a.id
+                 AND f.user_id = (SELECT id FROM users WHERE username = $5)))) AS total
+FROM page CROSS JOIN LATERAL (
+-- include: article-columns
+-- include: article-from-page
+
+-- name: list-articles-favorited-by-tagged
+-- A user's favorites with a tag (rare): the user's favorites drive, the tag is a probe.
+WITH page AS (
+    SELECT a.id FROM favorites f JOIN articles a ON a.id = f.article_id
+    WHERE f.user_id = (SELECT id FROM users WHERE username = $3)
+      AND EXISTS (
+          SELECT 1 FROM article_tags at
+          WHERE at.article_id = a.id AND at.tag_id = (SELECT id FROM tags WHERE name = $4))
+    ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET $2
+)
+-- include: card-columns
+     , (
+         SELECT count(*) FROM favorites f
+         WHERE f.user_id = (SELECT id FROM users WHERE username = $3)
+           AND EXISTS (
+               SELECT 1 FROM article_tags at
+               WHERE at.article_id = f.article_id
+                 AND at.tag_id = (SELECT id FROM tags WHERE name = $4))) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -152,15 +175,22 @@ SELECT coalesce((SELECT articles_count FROM tags WHERE name = $1), 0);
 -- name: count-articles-favorited-by
 SELECT coalesce((SELECT favorited_articles_count FROM users WHERE username = $1), 0);
 
--- name: count-articles-filtered
+-- name: count-articles-by-author-filtered
 SELECT count(*) FROM articles a
-WHERE ($1::text IS NULL OR a.author_id = (SELECT id FROM users WHERE username = $1))
-  AND ($2::text IS NULL OR a.id IN (
-      SELECT at.article_id FROM article_tags at
-      WHERE at.tag_id = (SELECT id FROM tags WHERE name = $2)))
-  AND ($3::text IS NULL OR a.id IN (
-      SELECT f.article_id FROM favorites f
-      WHERE f.user_id = (SELECT id FROM users WHERE username = $3)));
+WHERE a.author_id = (SELECT id FROM users WHERE username = $1)
+  AND ($2::text IS NULL OR EXISTS (
+      SELECT 1 FROM article_tags at
+      WHERE at.article_id = a.id AND at.tag_id = (SELECT id FROM tags WHERE name = $2)))
+  AND ($3::text IS NULL OR EXISTS (
+      SELECT 1 FROM favorites f
+      WHERE f.article_id = a.id AND f.user_id = (SELECT id FROM users WHERE username = $3)));
+
+-- name: count-articles-favorited-by-tagged
+SELECT count(*) FROM favorites f
+WHERE f.user_id = (SELECT id FROM users WHERE username = $1)
+  AND EXISTS (
+      SELECT 1 FROM article_tags at
+      WHERE at.article_id = f.article_id AND at.tag_id = (SELECT id FROM tags WHERE name = $2));
 
 -- name: count-feed
 -- The feed's total is the sum of the followed authors' article counters.

@@ -15,7 +15,7 @@ Q = load_queries(Path(__file__).with_name("queries.sql"))
 
 @dataclass(frozen=True, slots=True)
 class ArticleFilter:
-    """The optional filters of GET /articles; at most one set picks a dedicated query."""
+    """The optional filters of GET /articles; each combination has queries an index drives."""
 
     author: str | None = None
     tag: str | None = None
@@ -23,23 +23,21 @@ class ArticleFilter:
 
     def queries(self) -> tuple[Query, Query, tuple[str | None, ...]]:
         """(page query, count query, filter arguments) for this combination of filters."""
-        given = [
-            (k, v)
-            for k, v in (
-                ("author", self.author),
-                ("tag", self.tag),
-                ("favorited-by", self.favorited_by),
-            )
-            if v is not None
-        ]
-        if not given:
+        author, tag, favorited_by = self.author, self.tag, self.favorited_by
+        args: tuple[str | None, ...]
+        if author is not None and (tag is not None or favorited_by is not None):
+            name, args = "by-author-filtered", (author, tag, favorited_by)
+        elif tag is not None and favorited_by is not None:
+            name, args = "favorited-by-tagged", (favorited_by, tag)
+        elif author is not None:
+            name, args = "by-author", (author,)
+        elif tag is not None:
+            name, args = "by-tag", (tag,)
+        elif favorited_by is not None:
+            name, args = "favorited-by", (favorited_by,)
+        else:
             return Q["list-articles"], Q["count-articles"], ()
-        if len(given) == 1:
-            kind, value = given[0]
-            suffix = "favorited-by" if kind == "favorited-by" else f"by-{kind}"
-            return Q[f"list-articles-{suffix}"], Q[f"count-articles-{suffix}"], (value,)
-        args = (self.author, self.tag, self.favorited_by)
-        return Q["list-articles-filtered"], Q["count-articles-filtered"], args
+        return Q[f"list-articles-{name}"], Q[f"count-articles-{name}"], args
 
 
 async def list_articles(

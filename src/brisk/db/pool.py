@@ -165,7 +165,11 @@ async def create_database(url: str, settings: DbSettings) -> Database:
         timeout=settings.connect_timeout_seconds,
         command_timeout=settings.command_timeout_seconds,
         statement_cache_size=settings.statement_cache_size,
-        server_settings={"application_name": "brisk", "timezone": "UTC"},
+        server_settings={
+            "application_name": "brisk",
+            "timezone": "UTC",
+            "plan_cache_mode": settings.plan_cache_mode,
+        },
         reset=_keep_session,
     )
     log.info("database pool ready", extra={"pool_max_size": max_size})
