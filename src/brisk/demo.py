@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from brisk.db.counters import recount
+from brisk.db.pool import Connection
 from brisk.security import hash_password
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - published on purpose, demo data only
@@ -59,5 +61,7 @@ async def load_demo(url: str) -> None:
                 ids["bob"],
                 ids["carol"],
             )
+            # Inserted directly, like a bulk load: bring the stored totals and tag lists along.
+            await recount(Connection(conn, []))
     finally:
         await conn.close()
