@@ -57,9 +57,10 @@ class AuthSettings(BaseModel):
 class DashboardSettings(BaseModel):
     """GET /api/dashboard: how its independent reads run, and how long they may take together."""
 
-    # concurrent: a pool connection per read, all at once; sequential: one after another;
-    # single: one SQL statement that builds the whole response. docs/BENCHMARKS.md compares them.
-    strategy: Literal["concurrent", "sequential", "single"] = "concurrent"
+    # single: one SQL statement that builds the whole response; concurrent: a pool connection
+    # per read, all at once; sequential: one after another. single is the fastest by
+    # throughput and by latency, loaded or idle (docs/BENCHMARKS.md, ADR 0005).
+    strategy: Literal["concurrent", "sequential", "single"] = "single"
     # Past it the reads are cancelled (their connections go back to the pool) and the answer is 503.
     deadline_seconds: float = Field(default=3.0, gt=0)
 
