@@ -162,3 +162,25 @@ async def test_stored_totals_match_real_counts_after_writes(
     assert (await client.get("/api/articles?tag=x")).json()["articlesCount"] == 2
     assert (await client.get("/api/articles?favorited=anna")).json()["articlesCount"] == 1
     assert (await client.get("/api/tags")).json()["tags"][0] == "x"
+
+
+async def test_feed_pages_interleave_authors_in_time_order(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    reader = await api.register("reader")
+    authors = [await api.register(name) for name in ("ann", "ben", "cat")]
+    titles = []
+    for n in range(7):  # interleaved: ann 0, ben 1, cat 2, ann 3, ...
+        await api.create_article(authors[n % 3], f"post {n}")
+        titles.insert(0, f"post {n}")
+    for author in authors:
+        await client.post(f"/api/profiles/{author.username}/follow", headers=reader.auth)
+
+    pages = []
+    for offset in (0, 2, 4, 6):
+        body = (
+            await client.get(f"/api/articles/feed?limit=2&offset={offset}", headers=reader.auth)
+        ).json()
+        assert body["articlesCount"] == 7
+        pages += [a["title"] for a in body["articles"]]
+    assert pages == titles  # each author reads only limit + offset of theirs; nothing is lost

@@ -37,9 +37,14 @@ OFFSET 0
 WITH mine AS (
     SELECT id FROM articles WHERE author_id = $1 ORDER BY created_at DESC, id DESC LIMIT 5
 ), feed AS (
-    SELECT a.id FROM follows fo JOIN articles a ON a.author_id = fo.followee_id
+    -- As list-feed: each followed author's 10 newest, then the 10 newest of those.
+    SELECT recent.id FROM follows fo CROSS JOIN LATERAL (
+        SELECT a.id, a.created_at FROM articles a
+        WHERE a.author_id = fo.followee_id
+        ORDER BY a.created_at DESC, a.id DESC LIMIT 10
+    ) recent
     WHERE fo.follower_id = $1
-    ORDER BY a.created_at DESC, a.id DESC LIMIT 10
+    ORDER BY recent.created_at DESC, recent.id DESC LIMIT 10
 ), inbox AS (
     SELECT id FROM notifications WHERE recipient_id = $1 ORDER BY id DESC LIMIT 10
 )
