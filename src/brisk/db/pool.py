@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import asyncpg
 
@@ -28,6 +28,7 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 QueryObserver = Callable[[str, float], None]
+T = TypeVar("T")
 
 
 class Executor(Protocol):
@@ -48,38 +49,29 @@ class Connection:
         self.raw = raw
         self._observers = observers
 
-    def _observe(self, name: str, started: float) -> None:
-        elapsed = time.perf_counter() - started
-        for observer in self._observers:
-            observer(name, elapsed)
+    async def _run(
+        self, call: Callable[..., Awaitable[T]], query: Query, args: tuple[Any, ...]
+    ) -> T:
+        """Run one named query, reporting its name and duration even when it fails."""
+        started = time.perf_counter()
+        try:
+            return await call(query.sql, *args)
+        finally:
+            elapsed = time.perf_counter() - started
+            for observer in self._observers:
+                observer(query.name, elapsed)
 
     async def fetch(self, query: Query, *args: Any) -> list[asyncpg.Record]:
-        started = time.perf_counter()
-        try:
-            return await self.raw.fetch(query.sql, *args)
-        finally:
-            self._observe(query.name, started)
+        return await self._run(self.raw.fetch, query, args)
 
     async def fetchrow(self, query: Query, *args: Any) -> asyncpg.Record | None:
-        started = time.perf_counter()
-        try:
-            return await self.raw.fetchrow(query.sql, *args)
-        finally:
-            self._observe(query.name, started)
+        return await self._run(self.raw.fetchrow, query, args)
 
     async def fetchval(self, query: Query, *args: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return await self.raw.fetchval(query.sql, *args)
-        finally:
-            self._observe(query.name, started)
+        return await self._run(self.raw.fetchval, query, args)
 
     async def execute(self, query: Query, *args: Any) -> str:
-        started = time.perf_counter()
-        try:
-            return await self.raw.execute(query.sql, *args)
-        finally:
-            self._observe(query.name, started)
+        return await self._run(self.raw.execute, query, args)
 
 
 class Database:
