@@ -43,6 +43,16 @@ class RedisSettings(BaseModel):
     max_connections: int = Field(default=32, ge=1)
 
 
+class CacheSettings(BaseModel):
+    """The two-level cache (in-process L1, Redis L2); see brisk.cache and ADR 0006."""
+
+    # Off: every read goes to PostgreSQL (the lab's "before" and its "after minus cache").
+    enabled: bool = True
+    # Prefix of every key and of the eviction channel, so several deployments (or test
+    # sessions) can share one Redis without seeing each other's entries.
+    namespace: str = Field(default="brisk", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+
+
 class HttpSettings(BaseModel):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_page_size: int = Field(default=100, ge=1)
@@ -82,6 +92,7 @@ class Settings(BaseSettings):
 
     db: DbSettings = DbSettings()
     redis: RedisSettings = RedisSettings()
+    cache: CacheSettings = CacheSettings()
     http: HttpSettings = HttpSettings()
     auth: AuthSettings = AuthSettings()
     dashboard: DashboardSettings = DashboardSettings()
