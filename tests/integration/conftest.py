@@ -105,6 +105,21 @@ async def snapshot(
     return await table_counts(db), rows
 
 
+async def rejected(
+    db: asyncpg.Connection,
+    client: httpx.AsyncClient,
+    status: int,
+    method: str,
+    url: str,
+    **kwargs: Any,
+) -> list[str]:
+    """Send the request; it must be refused with `status` in the error format and change nothing."""
+    before = await snapshot(db)
+    messages = assert_error(await client.request(method, url, **kwargs), status)
+    assert await snapshot(db) == before
+    return messages
+
+
 @pytest.fixture
 def api(client: httpx.AsyncClient) -> Api:
     return Api(client)

@@ -19,6 +19,7 @@ from tests.integration.conftest import (
     ApiUser,
     assert_error,
     quick_user,
+    rejected,
     snapshot,
     table_counts,
 )
@@ -60,21 +61,6 @@ async def world(
     favorite = await client.post(f"/api/articles/{slug}/favorite", headers=anna.auth)
     assert favorite.status_code == 200, favorite.text
     return World(jake, anna, slug, comment.json()["comment"]["id"])
-
-
-async def rejected(
-    db: asyncpg.Connection,
-    client: httpx.AsyncClient,
-    status: int,
-    method: str,
-    url: str,
-    **kwargs: Any,
-) -> list[str]:
-    """Send the request; it must be refused with `status` in the error format and change nothing."""
-    before = await snapshot(db)
-    messages = assert_error(await client.request(method, url, **kwargs), status)
-    assert await snapshot(db) == before
-    return messages
 
 
 def mentions(messages: list[str], *words: str) -> bool:
