@@ -90,6 +90,9 @@ async def database_url(servers: tuple[str, str]) -> AsyncIterator[str]:
 
 
 def make_settings(database_url: str, redis_url: str | None, **overrides: Any) -> Settings:
+    # The suite registers and logs in hundreds of times from one address: login and register
+    # limits are off unless a test turns them on (tests/integration/test_abuse_limits.py).
+    overrides.setdefault("limits", {"enabled": False})
     return Settings(
         database_url=database_url,
         redis_url=redis_url,

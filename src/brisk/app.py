@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from brisk import __version__
 from brisk.api import health
@@ -27,6 +28,7 @@ from brisk.notifications.router import router as notifications_router
 from brisk.notifications.service import NotificationService
 from brisk.profiles.router import router as profiles_router
 from brisk.profiles.service import ProfileService
+from brisk.ratelimit import RateLimiter
 from brisk.security import TokenCodec
 from brisk.settings import Settings
 from brisk.tags.router import router as tags_router
@@ -59,8 +61,17 @@ def build_services(settings: Settings, db: Database, redis: aioredis.Redis | Non
         settings=settings,
         db=db,
         redis=redis,
-        tokens=(tokens := TokenCodec(settings.secret, settings.auth.token_ttl_seconds)),
-        users=UserService(db, tokens),
+        tokens=(
+            tokens := TokenCodec(
+                settings.secret,
+                settings.auth.token_ttl_seconds,
+                previous_secrets=settings.previous_secrets,
+                previous_valid_until=settings.auth.previous_secrets_valid_until,
+            )
+        ),
+        users=UserService(
+            db, tokens, RateLimiter(settings.limits, redis, settings.cache.namespace)
+        ),
         profiles=ProfileService(db),
         articles=ArticleService(db),
         comments=CommentService(db),
@@ -140,4 +151,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router, prefix="/api")
     app.include_router(health.router)
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.http.max_body_bytes)
+    if settings.http.trusted_proxies:
+        # Outermost: the client address is settled before anything reads it.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.http.trusted_proxies)
     return app

@@ -117,6 +117,10 @@ def serve(
             http="httptools",
             access_log=False,
             log_level="info",
+            # X-Forwarded-For is believed only from BRISK_HTTP__TRUSTED_PROXIES (create_app), not
+            # from uvicorn's default of any local peer.
+            proxy_headers=False,
+            timeout_graceful_shutdown=settings.http.shutdown_grace_seconds,
         )
 
 

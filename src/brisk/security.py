@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
@@ -36,10 +39,22 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
 class TokenCodec:
     """Issues and checks the `Authorization: Token <jwt>` tokens."""
 
-    def __init__(self, secret: str, ttl_seconds: int, algorithm: str = "HS256") -> None:
+    def __init__(
+        self,
+        secret: str,
+        ttl_seconds: int,
+        algorithm: str = "HS256",
+        *,
+        previous_secrets: Sequence[str] = (),
+        previous_valid_until: datetime | None = None,
+    ) -> None:
         self._secret = secret
         self._ttl = ttl_seconds
         self._algorithm = algorithm
+        # Rotation: tokens are always issued with the current secret; ones signed with a
+        # previous secret are accepted until their own exp, or until the cutoff if one is set.
+        self._previous = tuple(previous_secrets)
+        self._previous_until = previous_valid_until.timestamp() if previous_valid_until else None
 
     def issue(self, user_id: int) -> str:
         now = int(time.time())
@@ -49,13 +64,7 @@ class TokenCodec:
     def user_id(self, token: str) -> int:
         """The user the token names; any doubt about the token is an authentication error."""
         try:
-            # Only our algorithm is accepted: "none" and key-confusion tokens fail here.
-            claims = jwt.decode(
-                token,
-                self._secret,
-                algorithms=[self._algorithm],
-                options={"require": ["sub", "exp", "iat"]},
-            )
+            claims = self._decode(token)
             user_id = int(claims["sub"])
         except jwt.ExpiredSignatureError as exc:
             raise AuthenticationRequiredError("token has expired") from exc
@@ -64,3 +73,29 @@ class TokenCodec:
         if not 1 <= user_id <= MAX_ID:  # ids are PostgreSQL bigints
             raise AuthenticationRequiredError("token is invalid")
         return user_id
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        try:
+            return self._decode_with(token, self._secret)
+        except jwt.InvalidSignatureError:
+            if not self._previous:
+                raise
+        for secret in self._previous:
+            try:
+                claims = self._decode_with(token, secret)
+            except jwt.InvalidSignatureError:
+                continue
+            if self._previous_until is not None and time.time() >= self._previous_until:
+                raise jwt.ExpiredSignatureError("signed with a retired secret")
+            return claims
+        raise jwt.InvalidSignatureError("signature verification failed")
+
+    def _decode_with(self, token: str, secret: str) -> dict[str, Any]:
+        # Only our algorithm is accepted: "none" and key-confusion tokens fail here.
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            secret,
+            algorithms=[self._algorithm],
+            options={"require": ["sub", "exp", "iat"]},
+        )
+        return claims

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+import limits
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets that appear in tutorials and templates; a deployment using one is misconfigured.
@@ -57,11 +59,42 @@ class HttpSettings(BaseModel):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_page_size: int = Field(default=100, ge=1)
     default_page_size: int = Field(default=20, ge=1)
+    # Proxies (IPs or CIDRs) whose X-Forwarded-For is believed; from anyone else it is ignored,
+    # so a client cannot pick its own address (and escape the rate limits) by sending one.
+    trusted_proxies: list[str] = []
+    # On SIGTERM, requests in flight get this long to finish before their connections close.
+    shutdown_grace_seconds: int = Field(default=10, ge=1)
 
 
 class AuthSettings(BaseModel):
     token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     algorithm: str = "HS256"
+    # Secret rotation: tokens signed with these (the keys in use before the current one) are still
+    # accepted until their own expiry, or until previous_secrets_valid_until when it is set.
+    previous_secret_keys: list[SecretStr] = []
+    previous_secrets_valid_until: datetime | None = None
+
+
+class LimitSettings(BaseModel):
+    """Abuse limits on login and register ("N/second|minute|hour|day"), counted in Redis so every
+    process shares them; see ADR 0009."""
+
+    enabled: bool = True
+    login_per_address: str = "30/minute"
+    login_per_account: str = "10/minute"
+    register_per_address: str = "10/minute"
+    register_per_account: str = "5/minute"
+    # After a Redis error the limits are skipped (fail open) for this long, so a dead Redis costs
+    # one timeout per process per period, not one per request.
+    redis_retry_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator(
+        "login_per_address", "login_per_account", "register_per_address", "register_per_account"
+    )
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        limits.parse(value)  # raises ValueError on anything but "N/unit" (or "N per unit")
+        return value
 
 
 class DashboardSettings(BaseModel):
@@ -95,6 +128,7 @@ class Settings(BaseSettings):
     cache: CacheSettings = CacheSettings()
     http: HttpSettings = HttpSettings()
     auth: AuthSettings = AuthSettings()
+    limits: LimitSettings = LimitSettings()
     dashboard: DashboardSettings = DashboardSettings()
 
     @model_validator(mode="after")
@@ -110,7 +144,17 @@ class Settings(BaseSettings):
             )
         if weak:
             self.secret_key = SecretStr(DEV_SECRET)
+        for previous in self.auth.previous_secret_keys:
+            if len(previous.get_secret_value()) < MIN_SECRET_LENGTH and not self.dev:
+                raise ValueError(
+                    "BRISK_AUTH__PREVIOUS_SECRET_KEYS: each must be at least "
+                    f"{MIN_SECRET_LENGTH} characters"
+                )
         return self
+
+    @property
+    def previous_secrets(self) -> list[str]:
+        return [s.get_secret_value() for s in self.auth.previous_secret_keys]
 
     @property
     def secret(self) -> str:

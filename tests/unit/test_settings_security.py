@@ -104,3 +104,37 @@ def test_filter_picks_its_dedicated_query(
 ) -> None:
     page, count, _ = filters.queries()
     assert (page.name, count.name) == (page_query, count_query)
+
+
+def test_previous_secrets_and_limits_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rotation: the old keys arrive as a JSON list; each must be as strong as the current one."""
+    monkeypatch.setenv("BRISK_SECRET_KEY", SECRET)
+    monkeypatch.setenv("BRISK_AUTH__PREVIOUS_SECRET_KEYS", f'["{"o" * 40}"]')
+    monkeypatch.setenv("BRISK_AUTH__PREVIOUS_SECRETS_VALID_UNTIL", "2030-01-01T00:00:00Z")
+    monkeypatch.setenv("BRISK_LIMITS__LOGIN_PER_ACCOUNT", "5/minute")
+    settings = Settings()
+    assert settings.previous_secrets == ["o" * 40]
+    assert settings.auth.previous_secrets_valid_until == datetime(2030, 1, 1, tzinfo=UTC)
+    assert settings.limits.login_per_account == "5/minute"
+    monkeypatch.setenv("BRISK_AUTH__PREVIOUS_SECRET_KEYS", '["short"]')
+    with pytest.raises(ValidationError, match="PREVIOUS_SECRET_KEYS"):
+        Settings()
+    monkeypatch.setenv("BRISK_AUTH__PREVIOUS_SECRET_KEYS", "[]")
+    monkeypatch.setenv("BRISK_LIMITS__LOGIN_PER_ACCOUNT", "lots")
+    with pytest.raises(ValidationError, match="rate limit"):
+        Settings()
+
+
+def test_token_of_a_previous_secret_is_valid_until_its_exp_or_the_cutoff() -> None:
+    old = TokenCodec("o" * 40, 3600).issue(7)
+    rotated = TokenCodec(SECRET, 3600, previous_secrets=["x" * 40, "o" * 40])
+    assert rotated.user_id(old) == 7
+    with pytest.raises(AuthenticationRequiredError, match="invalid"):
+        TokenCodec("o" * 40, 3600).user_id(rotated.issue(7))  # new tokens use the new secret
+    cut = TokenCodec(
+        SECRET, 3600, previous_secrets=["o" * 40], previous_valid_until=datetime.now(UTC)
+    )
+    with pytest.raises(AuthenticationRequiredError, match="expired"):
+        cut.user_id(old)
+    with pytest.raises(AuthenticationRequiredError, match="invalid"):
+        TokenCodec(SECRET, 3600).user_id(old)  # rotation over: the old key is gone

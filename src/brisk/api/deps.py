@@ -60,6 +60,12 @@ async def current_viewer(request: Request) -> Viewer:
     return viewer
 
 
+async def client_address(request: Request) -> str | None:
+    """The client's IP: the peer's, or what a trusted proxy says (ProxyHeadersMiddleware)."""
+    return request.client.host if request.client else None
+
+
+ClientDep = Annotated[str | None, Depends(client_address)]
 OptionalViewerDep = Annotated[Viewer | None, Depends(optional_viewer)]
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 

@@ -21,6 +21,7 @@ from brisk.errors import (
     InvalidInputError,
     NotFoundError,
     ServiceUnavailableError,
+    TooManyRequestsError,
 )
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ STATUS_BY_ERROR: dict[type[BriskError], int] = {
     ForbiddenError: 403,
     InvalidInputError: 422,
     ServiceUnavailableError: 503,
+    TooManyRequestsError: 429,
 }
 
 
@@ -48,7 +50,7 @@ def _domain_error(_: Request, exc: Exception) -> Response:
     headers = {}
     if isinstance(exc, AuthenticationRequiredError):
         headers["WWW-Authenticate"] = "Token"
-    if isinstance(exc, ServiceUnavailableError):
+    if isinstance(exc, ServiceUnavailableError | TooManyRequestsError):
         headers["Retry-After"] = str(exc.retry_after_seconds)
     return error_response(status, exc.message, headers=headers)
 

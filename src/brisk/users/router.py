@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from brisk.api.deps import ServicesDep, ViewerDep
+from brisk.api.deps import ClientDep, ServicesDep, ViewerDep
 from brisk.api.responses import JSONBytes
 from brisk.users.schemas import (
     UserCreateRequest,
@@ -17,16 +17,16 @@ router = APIRouter(tags=["Users"], responses={200: {"model": UserResponse}})
 
 
 @router.post("/users", status_code=201, responses={201: {"model": UserResponse}})
-async def register(body: UserCreateRequest, services: ServicesDep) -> JSONBytes:
+async def register(body: UserCreateRequest, client: ClientDep, services: ServicesDep) -> JSONBytes:
     """Register a new user."""
-    user = await services.users.register(body.user)
+    user = await services.users.register(body.user, client=client)
     return JSONBytes({"user": user}, status_code=201)
 
 
 @router.post("/users/login")
-async def login(body: UserLoginRequest, services: ServicesDep) -> JSONBytes:
+async def login(body: UserLoginRequest, client: ClientDep, services: ServicesDep) -> JSONBytes:
     """Log in with email and password."""
-    return JSONBytes({"user": await services.users.login(body.user)})
+    return JSONBytes({"user": await services.users.login(body.user, client=client)})
 
 
 @router.get("/user")

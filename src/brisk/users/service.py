@@ -6,6 +6,7 @@ from typing import Any
 
 from brisk.db import Database
 from brisk.errors import InvalidCredentialsError, NotFoundError
+from brisk.ratelimit import RateLimiter
 from brisk.security import TokenCodec, hash_password, verify_password
 from brisk.users import repository as repo
 from brisk.users.schemas import UserCreate, UserLogin, UserUpdate
@@ -22,18 +23,22 @@ def _public(row: Any, token: str) -> dict[str, Any]:
 
 
 class UserService:
-    def __init__(self, db: Database, tokens: TokenCodec) -> None:
+    def __init__(self, db: Database, tokens: TokenCodec, limiter: RateLimiter) -> None:
         self.db = db
         self.tokens = tokens
+        self.limiter = limiter
 
-    async def register(self, new: UserCreate) -> dict[str, Any]:
+    async def register(self, new: UserCreate, *, client: str | None) -> dict[str, Any]:
+        # Counted before the ~50 ms password hash, so a flood is refused cheaply.
+        await self.limiter.check("register", address=client, account=new.email)
         password_hash = await hash_password(new.password)
         row = await repo.create_user(
             self.db, username=new.username, email=new.email, password_hash=password_hash
         )
         return _public(row, self.tokens.issue(row["id"]))
 
-    async def login(self, credentials: UserLogin) -> dict[str, Any]:
+    async def login(self, credentials: UserLogin, *, client: str | None) -> dict[str, Any]:
+        await self.limiter.check("login", address=client, account=credentials.email)
         row = await repo.get_user_by_email(self.db, email=credentials.email)
         password_hash = row["password_hash"] if row else None
         if not await verify_password(password_hash, credentials.password) or row is None:
