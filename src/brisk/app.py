@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -29,6 +28,7 @@ from brisk.notifications.service import NotificationService
 from brisk.profiles.router import router as profiles_router
 from brisk.profiles.service import ProfileService
 from brisk.ratelimit import RateLimiter
+from brisk.redis_client import RedisClient, close_redis, create_redis
 from brisk.security import TokenCodec
 from brisk.settings import Settings
 from brisk.tags.router import router as tags_router
@@ -45,7 +45,7 @@ class Services:
 
     settings: Settings
     db: Database
-    redis: aioredis.Redis | None
+    redis: RedisClient | None
     tokens: TokenCodec
     users: UserService
     profiles: ProfileService
@@ -56,7 +56,7 @@ class Services:
     dashboard: DashboardService
 
 
-def build_services(settings: Settings, db: Database, redis: aioredis.Redis | None) -> Services:
+def build_services(settings: Settings, db: Database, redis: RedisClient | None) -> Services:
     return Services(
         settings=settings,
         db=db,
@@ -81,16 +81,10 @@ def build_services(settings: Settings, db: Database, redis: aioredis.Redis | Non
     )
 
 
-def _redis_client(settings: Settings) -> aioredis.Redis | None:
+def _redis_client(settings: Settings) -> RedisClient | None:
     if not settings.redis_url:
         return None
-    timeout = settings.redis.socket_timeout_seconds
-    return aioredis.Redis.from_url(
-        settings.redis_url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        max_connections=settings.redis.max_connections,
-    )
+    return create_redis(settings.redis_url, settings.redis)
 
 
 # Collect young objects every 20,000 allocations instead of 700, and old ones less often.
@@ -127,7 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             # Reverse order of opening; the pool waits for borrowed connections to come back.
             if redis is not None:
-                await redis.aclose()
+                await close_redis(redis)
             await db.close()
 
     app = FastAPI(

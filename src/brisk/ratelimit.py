@@ -8,13 +8,14 @@ import logging
 import math
 import time
 
-import redis.asyncio as aioredis
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
+from redis.asyncio.cluster import RedisCluster
 
 from brisk.errors import TooManyRequestsError
+from brisk.redis_client import RedisClient
 from brisk.settings import LimitSettings
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,38 @@ log = logging.getLogger(__name__)
 def _account_key(account: str) -> str:
     # Emails are personal data and may hold '/', the key separator: store a digest instead.
     return hashlib.sha256(account.strip().lower().encode()).hexdigest()[:32]
+
+
+def _storage(redis: RedisClient | None, namespace: str) -> Storage:
+    prefix = f"{namespace}:limits"
+    if redis is None:  # one process on its own: its own counts are all there is
+        return MemoryStorage()
+    if isinstance(redis, RedisCluster):
+        # limits cannot share a cluster client: it builds its own, to the same nodes, with the
+        # same timeouts; each limit's key is one key, so its Lua script stays in one slot.
+        nodes = ",".join(f"{node.host}:{node.port}" for node in redis.startup_nodes)
+        kwargs = redis.nodes_manager.connection_kwargs
+        options = {
+            k: kwargs[k]
+            for k in ("socket_timeout", "socket_connect_timeout", "password", "username")
+            if kwargs.get(k) is not None
+        }
+        return RedisClusterStorage(
+            f"async+redis+cluster://{nodes}",
+            implementation="redispy",
+            key_prefix=prefix,
+            wrap_exceptions=True,
+            **options,
+        )
+    return RedisStorage(
+        "async+redis://",
+        implementation="redispy",
+        key_prefix=prefix,
+        wrap_exceptions=True,
+        # The app's pool, timeouts and all (limits' annotation is narrower than it accepts);
+        # in Sentinel mode that pool follows the sentinels to the current master.
+        connection_pool=redis.connection_pool,  # type: ignore[arg-type]
+    )
 
 
 class RateLimiter:
@@ -35,22 +68,9 @@ class RateLimiter:
     ~50 ms of CPU per guess) still bounds guessing meanwhile.
     """
 
-    def __init__(
-        self, settings: LimitSettings, redis: aioredis.Redis | None, namespace: str
-    ) -> None:
+    def __init__(self, settings: LimitSettings, redis: RedisClient | None, namespace: str) -> None:
         self.settings = settings
-        storage: Storage
-        if redis is None:  # one process on its own: its own counts are all there is
-            storage = MemoryStorage()
-        else:
-            storage = RedisStorage(
-                "async+redis://",
-                implementation="redispy",
-                key_prefix=f"{namespace}:limits",
-                wrap_exceptions=True,
-                # The app's pool, timeouts and all (limits' annotation is narrower than it accepts).
-                connection_pool=redis.connection_pool,  # type: ignore[arg-type]
-            )
+        storage = _storage(redis, namespace)
         self._limiter = MovingWindowRateLimiter(storage)
         self._items: dict[str, RateLimitItem] = {
             name: parse(getattr(settings, name))

@@ -42,7 +42,14 @@ class RedisSettings(BaseModel):
     """Redis client tuning; the URL itself is the top-level `redis_url`."""
 
     socket_timeout_seconds: float = Field(default=0.25, gt=0)
+    # Per process (per node on a Cluster).
     max_connections: int = Field(default=32, ge=1)
+    # standalone: one server; cluster: the URL names one or more startup nodes
+    # (redis://h1:7000,h2:7001); sentinel: the URL names the sentinels and `sentinel_master`
+    # the monitored primary. See brisk.redis_client.
+    mode: Literal["standalone", "cluster", "sentinel"] = "standalone"
+    sentinel_master: str = "mymaster"
+    sentinel_password: str | None = None
 
 
 class CacheSettings(BaseModel):
