@@ -19,7 +19,7 @@ from asgi_lifespan import LifespanManager
 
 from brisk.app import Services, create_app
 from brisk.db.migrations import migrate
-from brisk.settings import Settings
+from brisk.settings import CacheSettings, Settings
 
 TEST_SECRET = "test-secret-" + "x" * 40
 TABLES = (
@@ -89,10 +89,15 @@ async def database_url(servers: tuple[str, str]) -> AsyncIterator[str]:
     await drop_database(admin_url, url)
 
 
+# Cache keys of this test session: several sessions (and checkouts) share one Redis database.
+CACHE_NAMESPACE = f"brisk-test-{secrets.token_hex(4)}"
+
+
 def make_settings(database_url: str, redis_url: str | None, **overrides: Any) -> Settings:
     # The suite registers and logs in hundreds of times from one address: login and register
     # limits are off unless a test turns them on (tests/integration/test_abuse_limits.py).
     overrides.setdefault("limits", {"enabled": False})
+    overrides.setdefault("cache", CacheSettings(namespace=CACHE_NAMESPACE))
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
@@ -119,6 +124,12 @@ def services(app_and_services: tuple[Any, Services]) -> Services:
 
 
 @pytest.fixture
+def no_cache(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every read goes to PostgreSQL, for tests about what the database does."""
+    monkeypatch.setattr(services.cache, "enabled", False)
+
+
+@pytest.fixture
 async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A direct connection for checking what the API really stored."""
     conn = await asyncpg.connect(database_url)
@@ -137,6 +148,9 @@ async def _empty_tables(request: pytest.FixtureRequest) -> None:
         await conn.execute("UPDATE counters SET value = 0")
     finally:
         await conn.close()
+    # TRUNCATE bypasses the write paths, so nothing was invalidated: start the cache empty.
+    if "app_and_services" in request.fixturenames:
+        await request.getfixturevalue("app_and_services")[1].cache.clear()
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from brisk.api.limits import BodySizeLimit
 from brisk.api.responses import JSONBytes
 from brisk.articles.router import router as articles_router
 from brisk.articles.service import ArticleService
+from brisk.cache import Cache
+from brisk.cache.bus import subscriber_client
 from brisk.comments.router import router as comments_router
 from brisk.comments.service import CommentService
 from brisk.dashboard.router import router as dashboard_router
@@ -46,6 +48,7 @@ class Services:
     settings: Settings
     db: Database
     redis: RedisClient | None
+    cache: Cache
     tokens: TokenCodec
     users: UserService
     profiles: ProfileService
@@ -56,11 +59,19 @@ class Services:
     dashboard: DashboardService
 
 
+def build_cache(settings: Settings, redis: RedisClient | None) -> Cache:
+    if redis is None or not settings.cache.enabled:
+        return Cache(settings.cache, redis)
+    return Cache(settings.cache, redis, subscriber_client(redis))
+
+
 def build_services(settings: Settings, db: Database, redis: RedisClient | None) -> Services:
+    cache = build_cache(settings, redis)
     return Services(
         settings=settings,
         db=db,
         redis=redis,
+        cache=cache,
         tokens=(
             tokens := TokenCodec(
                 settings.secret,
@@ -70,14 +81,14 @@ def build_services(settings: Settings, db: Database, redis: RedisClient | None) 
             )
         ),
         users=UserService(
-            db, tokens, RateLimiter(settings.limits, redis, settings.cache.namespace)
+            db, tokens, RateLimiter(settings.limits, redis, settings.cache.namespace), cache
         ),
-        profiles=ProfileService(db),
-        articles=ArticleService(db),
-        comments=CommentService(db),
-        tags=TagService(db),
-        notifications=NotificationService(db),
-        dashboard=DashboardService(db, settings.dashboard),
+        profiles=ProfileService(db, cache),
+        articles=ArticleService(db, cache),
+        comments=CommentService(db, cache),
+        tags=TagService(db, cache),
+        notifications=NotificationService(db, cache),
+        dashboard=DashboardService(db, settings.dashboard, cache),
     )
 
 
@@ -114,12 +125,14 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = await create_database(database_url, settings.db)
         redis = _redis_client(settings)
-        app.state.services = build_services(settings, db, redis)
+        services = app.state.services = build_services(settings, db, redis)
+        await services.cache.start()
         tune_gc()
         try:
             yield
         finally:
             # Reverse order of opening; the pool waits for borrowed connections to come back.
+            await services.cache.stop()
             if redis is not None:
                 await close_redis(redis)
             await db.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 from urllib.parse import unquote, urlsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
@@ -96,12 +96,16 @@ def create_redis(url: str, settings: RedisSettings) -> RedisClient:
         raise ValueError(
             "several Redis hosts need BRISK_REDIS__MODE=cluster or BRISK_REDIS__MODE=sentinel"
         )
-    return Redis.from_url(
+    # A blocking pool: a burst waits up to the timeout for a connection instead of failing at
+    # once ("Too many connections"), which would open the cache's breaker for nothing.
+    pool = BlockingConnectionPool.from_url(
         url,
         socket_timeout=settings.socket_timeout_seconds,
         socket_connect_timeout=settings.socket_timeout_seconds,
         max_connections=settings.max_connections,
+        timeout=settings.socket_timeout_seconds,
     )
+    return Redis(connection_pool=pool)
 
 
 async def subscribe(client: RedisClient, *channels: str) -> PubSub:

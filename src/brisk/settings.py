@@ -60,6 +60,20 @@ class CacheSettings(BaseModel):
     # Prefix of every key and of the eviction channel, so several deployments (or test
     # sessions) can share one Redis without seeing each other's entries.
     namespace: str = Field(default="brisk", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    # L1: per process, bounded in bytes. Its TTL bounds how long another process may serve a
+    # value after a write if an eviction message were lost; while the eviction subscription is
+    # down, entries live only the degraded TTL (0: L1 off until resubscribed).
+    l1_max_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    l1_ttl_seconds: float = Field(default=10.0, ge=0)
+    l1_degraded_ttl_seconds: float = Field(default=1.0, ge=0)
+    # Redis failures in a row that open the breaker, and how often a probe checks it is back.
+    breaker_failures: int = Field(default=3, ge=1)
+    breaker_reset_seconds: float = Field(default=1.0, gt=0)
+    # A loader holds the lease at most this long; others wait up to lease_wait for its value.
+    lease_seconds: float = Field(default=2.0, gt=0)
+    lease_wait_seconds: float = Field(default=0.5, ge=0)
+    # At startup, how long to wait for the eviction subscription before serving degraded.
+    subscribe_wait_seconds: float = Field(default=1.0, ge=0)
 
 
 class HttpSettings(BaseModel):

@@ -17,7 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO_ROOT, TEST_SECRET, create_scratch_database, drop_database
+from tests.conftest import (
+    CACHE_NAMESPACE,
+    REPO_ROOT,
+    TEST_SECRET,
+    create_scratch_database,
+    drop_database,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +59,7 @@ async def live_server(
         "BRISK_DATABASE_URL": database_url,
         "BRISK_REDIS_URL": redis_url,
         "BRISK_SECRET_KEY": TEST_SECRET,
+        "BRISK_CACHE__NAMESPACE": f"{CACHE_NAMESPACE}-conformance",
     }
     log = (tmp_path_factory.mktemp("serve") / "serve.log").open("wb")
     # Popen returns at once (the server runs alongside the tests), so nothing blocks the loop.

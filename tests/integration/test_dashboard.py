@@ -39,7 +39,9 @@ SLEEPING = (
 
 
 @pytest.fixture
-def strategy(services: Services, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+def strategy(
+    services: Services, monkeypatch: pytest.MonkeyPatch, no_cache: None
+) -> Callable[[str], None]:
     def use(name: str) -> None:
         monkeypatch.setattr(services.dashboard.settings, "strategy", name)
 

@@ -13,6 +13,10 @@ import pytest
 from brisk.app import Services
 from tests.integration.conftest import Api, assert_error
 
+# What the database does for each request; tests/integration/test_cache_costs.py covers what a
+# cached read costs.
+pytestmark = pytest.mark.usefixtures("no_cache")
+
 
 @contextmanager
 def counting(services: Services) -> Iterator[Counter[str]]:

@@ -139,6 +139,8 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
     "create-favorite-notification": lambda s: (s.viewer_id, s.article_id),
     "create-comment-notification": lambda s: (s.comment_id,),
     "get-dashboard": lambda s: (s.viewer_id,),
+    "get-viewer-flags": lambda s: (s.viewer_id, [s.slug, s.comment_slug], [s.author]),
+    "list-user-authored-slugs": lambda s: (s.author_id,),
 }
 
 

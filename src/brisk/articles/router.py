@@ -39,13 +39,13 @@ async def list_articles(
     favorited: FilterValue = None,
 ) -> JSONBytes:
     """Most recent articles, optionally by tag, author or who favorited them."""
-    result = await services.articles.list_articles(
+    body = await services.articles.list_articles(
         filters=ArticleFilter(author=author, tag=tag, favorited_by=favorited),
         viewer_id=viewer.user_id if viewer else None,
         limit=page.limit,
         offset=page.offset,
     )
-    return JSONBytes(result)
+    return JSONBytes(body)
 
 
 @router.get("/articles/feed", responses=LIST)
@@ -72,9 +72,7 @@ async def get_article(
 ) -> JSONBytes:
     """One article, with its body."""
     viewer_id = viewer.user_id if viewer else None
-    return JSONBytes(
-        {"article": await services.articles.get_article(slug=slug, viewer_id=viewer_id)}
-    )
+    return JSONBytes(await services.articles.get_article(slug=slug, viewer_id=viewer_id))
 
 
 @router.put("/articles/{slug}", responses=ONE)

@@ -5,14 +5,21 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import orjson
 from slugify import slugify
 
+from brisk import overlay
 from brisk.articles import repository as repo
 from brisk.articles.repository import ArticleFilter
 from brisk.articles.schemas import ArticleCreate, ArticleUpdate
+from brisk.cache import ARTICLES, PROFILES, Cache, viewer
 from brisk.db import Database, Executor
 from brisk.errors import ForbiddenError, NotFoundError
 from brisk.notifications import repository as notifications
+from brisk.notifications.invalidation import inbox_stale
+
+# List pages cached: the unfiltered and per-tag lists, as long as they are near the top.
+CACHED_LIST_DEPTH = 100
 
 
 def make_slug(title: str) -> str:
@@ -48,12 +55,41 @@ def article_public(row: Any) -> dict[str, Any]:
     return {**article_card(row), "body": row["body"]}
 
 
+def page_versions() -> tuple[str, str]:
+    """The tokens a cached list page carries: articles change it, and so do author profiles."""
+    return (ARTICLES, PROFILES)
+
+
+def _cacheable(filters: ArticleFilter, limit: int, offset: int) -> bool:
+    only_tag = filters.author is None and filters.favorited_by is None
+    return only_tag and offset + limit <= CACHED_LIST_DEPTH
+
+
 class ArticleService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache: Cache) -> None:
         self.db = db
+        self.cache = cache
 
     async def list_articles(
         self, *, filters: ArticleFilter, viewer_id: int | None, limit: int, offset: int
+    ) -> bytes:
+        if not self.cache.enabled or not _cacheable(filters, limit, offset):
+            return orjson.dumps(await self._list(filters, viewer_id, limit, offset))
+
+        async def load() -> bytes:
+            return orjson.dumps(await self._list(filters, None, limit, offset))
+
+        body = await self.cache.get_versioned(
+            page_versions(),
+            lambda versions: self.cache.keys.article_page(versions, filters.tag, limit, offset),
+            load,
+        )
+        if viewer_id is None:
+            return body
+        return await overlay.overlay_articles(self.db, body, viewer_id=viewer_id, field="articles")
+
+    async def _list(
+        self, filters: ArticleFilter, viewer_id: int | None, limit: int, offset: int
     ) -> dict[str, Any]:
         # One round trip: the page's rows carry the total (see queries.sql). Measured against
         # the page and a count as two concurrent reads in docs/BENCHMARKS.md.
@@ -72,8 +108,19 @@ class ArticleService:
             total = await repo.count_feed(self.db, viewer_id=viewer_id)
         return {"articles": [article_card(r) for r in rows], "articlesCount": total}
 
-    async def get_article(self, *, slug: str, viewer_id: int | None) -> dict[str, Any]:
-        return await self._read(self.db, slug=slug, viewer_id=viewer_id)
+    async def get_article(self, *, slug: str, viewer_id: int | None) -> bytes:
+        if not self.cache.enabled:
+            return orjson.dumps(
+                {"article": await self._read(self.db, slug=slug, viewer_id=viewer_id)}
+            )
+
+        async def load() -> bytes:
+            return orjson.dumps({"article": await self._read(self.db, slug=slug, viewer_id=None)})
+
+        body = await self.cache.get_or_load(self.cache.keys.article(slug), load)
+        if viewer_id is None:
+            return body
+        return await overlay.overlay_articles(self.db, body, viewer_id=viewer_id, field="article")
 
     async def _read(self, db: Executor, *, slug: str, viewer_id: int | None) -> dict[str, Any]:
         row = await repo.get_article(db, slug=slug, viewer_id=viewer_id)
@@ -94,7 +141,9 @@ class ArticleService:
                 tags=new.tagList,
             )
             await repo.set_tags(tx, article_id=article_id, tags=new.tagList, replace=False)
-            return await self._read(tx, slug=slug, viewer_id=author_id)
+            article = await self._read(tx, slug=slug, viewer_id=author_id)
+        await self.cache.invalidate([self.cache.keys.tags()], [ARTICLES])
+        return article
 
     async def update_article(
         self, *, slug: str, viewer_id: int, changes: ArticleUpdate
@@ -117,12 +166,26 @@ class ArticleService:
                 await repo.set_tags(
                     tx, article_id=current["id"], tags=changes.tagList, replace=True
                 )
-            return await self._read(tx, slug=new_slug or slug, viewer_id=viewer_id)
+            article = await self._read(tx, slug=new_slug or slug, viewer_id=viewer_id)
+        keys = self.cache.keys
+        stale = [keys.article(slug)]
+        if new_slug is not None:
+            stale += [keys.article(new_slug), keys.comments(slug)]
+        if changes.tagList is not None:
+            stale.append(keys.tags())
+        await self.cache.invalidate(stale, [ARTICLES])
+        return article
 
     async def delete_article(self, *, slug: str, viewer_id: int) -> None:
         async with self.db.transaction() as tx:
             current = await self._owned(tx, slug=slug, viewer_id=viewer_id, action="delete")
             await repo.delete_article(tx, article_id=current["id"])
+        keys = self.cache.keys
+        # The cascade removed the notifications about this article; all were the author's.
+        await self.cache.invalidate(
+            [keys.article(slug), keys.comments(slug), keys.tags(), keys.unread(viewer_id)],
+            [ARTICLES, viewer(viewer_id)],
+        )
 
     async def _owned(self, tx: Executor, *, slug: str, viewer_id: int, action: str) -> Any:
         current = await repo.get_article_for_update(tx, slug=slug)
@@ -137,10 +200,17 @@ class ArticleService:
             target = await repo.get_article_id(tx, slug=slug)
             if target is None:
                 raise NotFoundError("article")
+            notified = None
             if not on:
                 await repo.delete_favorite(tx, user_id=viewer_id, article_id=target["id"])
             elif await repo.create_favorite(tx, user_id=viewer_id, article_id=target["id"]):
-                await notifications.create_favorite_notification(
+                notified = await notifications.create_favorite_notification(
                     tx, actor_id=viewer_id, article_id=target["id"]
                 )
-            return await self._read(tx, slug=slug, viewer_id=viewer_id)
+            article = await self._read(tx, slug=slug, viewer_id=viewer_id)
+        inbox_keys, inbox_versions = inbox_stale(self.cache.keys, notified)
+        await self.cache.invalidate(
+            [self.cache.keys.article(slug), *inbox_keys],
+            [ARTICLES, viewer(viewer_id), *inbox_versions],
+        )
+        return article

@@ -26,7 +26,7 @@ SELECT added.id, added.body, added.created_at, added.updated_at,
 FROM added JOIN users u ON u.id = added.author_id;
 
 -- name: get-comment-for-delete
-SELECT c.id, c.author_id
+SELECT c.id, c.author_id, a.author_id AS article_author_id
 FROM comments c JOIN articles a ON a.id = c.article_id
 WHERE a.slug = $1 AND c.id = $2
 FOR UPDATE OF c;

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from brisk.api.deps import OptionalViewerDep, ServicesDep, SlugPath, ViewerDep
 from brisk.api.responses import JSONBytes
 from brisk.comments.schemas import CommentCreateRequest, CommentListResponse, CommentResponse
+from brisk.comments.service import DEFAULT_PAGE
 
 router = APIRouter(tags=["Comments"])
 MAX_COMMENTS_PAGE = 500
@@ -20,14 +21,14 @@ async def list_comments(
     slug: SlugPath,
     viewer: OptionalViewerDep,
     services: ServicesDep,
-    limit: Annotated[int, Query(ge=1, le=MAX_COMMENTS_PAGE)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_COMMENTS_PAGE)] = DEFAULT_PAGE,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> JSONBytes:
     """An article's comments, newest first."""
-    comments = await services.comments.list_comments(
+    body = await services.comments.list_comments(
         slug=slug, viewer_id=viewer.user_id if viewer else None, limit=limit, offset=offset
     )
-    return JSONBytes({"comments": comments})
+    return JSONBytes(body)
 
 
 @router.post("/articles/{slug}/comments", responses={200: {"model": CommentResponse}})

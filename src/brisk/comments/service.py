@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
+from brisk import overlay
 from brisk.api.responses import iso
+from brisk.cache import Cache
 from brisk.comments import repository as repo
 from brisk.db import Database
 from brisk.errors import ForbiddenError, NotFoundError
 from brisk.notifications import repository as notifications
+from brisk.notifications.invalidation import inbox_stale
+
+# The page GET /articles/:slug/comments gives without parameters; the one that is cached.
+DEFAULT_PAGE = 100
 
 
 def comment_public(row: Any) -> dict[str, Any]:
@@ -27,11 +35,26 @@ def comment_public(row: Any) -> dict[str, Any]:
 
 
 class CommentService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache: Cache) -> None:
         self.db = db
+        self.cache = cache
 
     async def list_comments(
         self, *, slug: str, viewer_id: int | None, limit: int, offset: int
+    ) -> bytes:
+        if not self.cache.enabled or (limit, offset) != (DEFAULT_PAGE, 0):
+            return orjson.dumps({"comments": await self._list(slug, viewer_id, limit, offset)})
+
+        async def load() -> bytes:
+            return orjson.dumps({"comments": await self._list(slug, None, limit, offset)})
+
+        body = await self.cache.get_or_load(self.cache.keys.comments(slug), load)
+        if viewer_id is None:
+            return body
+        return await overlay.overlay_authors(self.db, body, viewer_id=viewer_id, field="comments")
+
+    async def _list(
+        self, slug: str, viewer_id: int | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:
         rows = await repo.list_comments(
             self.db, slug=slug, viewer_id=viewer_id, limit=limit, offset=offset
@@ -45,7 +68,9 @@ class CommentService:
             row = await repo.create_comment(tx, slug=slug, author_id=author_id, body=body)
             if row is None:
                 raise NotFoundError("article")
-            await notifications.create_comment_notification(tx, comment_id=row["id"])
+            notified = await notifications.create_comment_notification(tx, comment_id=row["id"])
+        inbox_keys, inbox_versions = inbox_stale(self.cache.keys, notified)
+        await self.cache.invalidate([self.cache.keys.comments(slug), *inbox_keys], inbox_versions)
         return comment_public(row)
 
     async def delete_comment(self, *, slug: str, comment_id: int, viewer_id: int) -> None:
@@ -56,3 +81,7 @@ class CommentService:
             if row["author_id"] != viewer_id:
                 raise ForbiddenError("delete this comment")
             await repo.delete_comment(tx, comment_id=comment_id)
+        # The cascade removed the comment's notification, if its article's author had one.
+        notified = row["article_author_id"] if row["article_author_id"] != viewer_id else None
+        inbox_keys, inbox_versions = inbox_stale(self.cache.keys, notified)
+        await self.cache.invalidate([self.cache.keys.comments(slug), *inbox_keys], inbox_versions)

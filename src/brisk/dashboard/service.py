@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 
 from brisk.articles import repository as articles
-from brisk.articles.service import article_card
+from brisk.articles.service import article_card, page_versions
+from brisk.cache import Cache, viewer
 from brisk.dashboard import repository as repo
 from brisk.db import Database
 from brisk.errors import NotFoundError, ServiceUnavailableError
@@ -66,12 +67,25 @@ def _dashboard(user: Any, mine: Any, feed: Any, inbox: Any, unread: int) -> dict
 
 
 class DashboardService:
-    def __init__(self, db: Database, settings: DashboardSettings) -> None:
+    def __init__(self, db: Database, settings: DashboardSettings, cache: Cache) -> None:
         self.db = db
         self.settings = settings
+        self.cache = cache
 
     async def get_dashboard(self, *, viewer_id: int) -> bytes:
-        """The response body, as JSON bytes."""
+        """The response body, as JSON bytes.
+
+        Every part is the viewer's own, so it is cached whole under a key only this viewer
+        reads, carrying the tokens of what can change it: any article, any profile (authors are
+        embedded), and the viewer's own notifications, follows and favorites.
+        """
+        return await self.cache.get_versioned(
+            (*page_versions(), viewer(viewer_id)),
+            lambda versions: self.cache.keys.dashboard(versions, viewer_id),
+            lambda: self._load(viewer_id),
+        )
+
+    async def _load(self, viewer_id: int) -> bytes:
         strategy = self.settings.strategy
         try:
             async with asyncio.timeout(self.settings.deadline_seconds):

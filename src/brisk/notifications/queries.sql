@@ -70,16 +70,19 @@ WHERE recipient_id = $1 AND id <= $2 AND read_at IS NULL;
 -- name: create-follow-notification
 INSERT INTO notifications (recipient_id, kind, actor_id)
 SELECT $2::bigint, 'follow', $1::bigint WHERE $1::bigint <> $2::bigint
-ON CONFLICT (actor_id, recipient_id) WHERE kind = 'follow' DO NOTHING;
+ON CONFLICT (actor_id, recipient_id) WHERE kind = 'follow' DO NOTHING
+RETURNING recipient_id;
 
 -- name: create-favorite-notification
 INSERT INTO notifications (recipient_id, kind, actor_id, article_id)
 SELECT a.author_id, 'favorite', $1, a.id FROM articles a
 WHERE a.id = $2 AND a.author_id <> $1
-ON CONFLICT (actor_id, article_id) WHERE kind = 'favorite' DO NOTHING;
+ON CONFLICT (actor_id, article_id) WHERE kind = 'favorite' DO NOTHING
+RETURNING recipient_id;
 
 -- name: create-comment-notification
 INSERT INTO notifications (recipient_id, kind, actor_id, article_id, comment_id)
 SELECT a.author_id, 'comment', c.author_id, c.article_id, c.id
 FROM comments c JOIN articles a ON a.id = c.article_id
-WHERE c.id = $1 AND a.author_id <> c.author_id;
+WHERE c.id = $1 AND a.author_id <> c.author_id
+RETURNING recipient_id;

@@ -34,13 +34,21 @@ async def mark_read_up_to(db: Executor, *, recipient_id: int, up_to: int) -> Non
     await db.execute(Q["mark-notifications-read-up-to"], recipient_id, up_to)
 
 
-async def create_follow_notification(db: Executor, *, actor_id: int, recipient_id: int) -> None:
-    await db.execute(Q["create-follow-notification"], actor_id, recipient_id)
+# Each create-* returns the recipient's id when a notification was written, else None: the
+# caller's cache invalidation needs to know whose inbox changed.
 
 
-async def create_favorite_notification(db: Executor, *, actor_id: int, article_id: int) -> None:
-    await db.execute(Q["create-favorite-notification"], actor_id, article_id)
+async def create_follow_notification(
+    db: Executor, *, actor_id: int, recipient_id: int
+) -> int | None:
+    return await db.fetchval(Q["create-follow-notification"], actor_id, recipient_id)  # type: ignore[no-any-return]
 
 
-async def create_comment_notification(db: Executor, *, comment_id: int) -> None:
-    await db.execute(Q["create-comment-notification"], comment_id)
+async def create_favorite_notification(
+    db: Executor, *, actor_id: int, article_id: int
+) -> int | None:
+    return await db.fetchval(Q["create-favorite-notification"], actor_id, article_id)  # type: ignore[no-any-return]
+
+
+async def create_comment_notification(db: Executor, *, comment_id: int) -> int | None:
+    return await db.fetchval(Q["create-comment-notification"], comment_id)  # type: ignore[no-any-return]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from brisk.api.responses import iso
+from brisk.cache import Cache
 from brisk.db import Database
 from brisk.notifications import repository as repo
+from brisk.notifications.invalidation import inbox_stale
 
 
 def notification_public(row: Any) -> dict[str, Any]:
@@ -29,8 +31,9 @@ def notification_public(row: Any) -> dict[str, Any]:
 
 
 class NotificationService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache: Cache) -> None:
         self.db = db
+        self.cache = cache
 
     async def list_notifications(
         self, *, viewer_id: int, limit: int, before: int | None, unread: bool
@@ -45,7 +48,10 @@ class NotificationService:
         return {"notifications": page, "nextCursor": next_cursor}
 
     async def count_unread(self, *, viewer_id: int) -> int:
-        return await repo.count_unread(self.db, recipient_id=viewer_id)
+        async def load() -> bytes:
+            return b"%d" % await repo.count_unread(self.db, recipient_id=viewer_id)
+
+        return int(await self.cache.get_or_load(self.cache.keys.unread(viewer_id), load))
 
     async def mark_read(self, *, viewer_id: int, ids: list[int] | None, up_to: int | None) -> int:
         """Mark the viewer's own notifications read; returns their unread count afterwards."""
@@ -55,4 +61,6 @@ class NotificationService:
             if up_to is not None:
                 await repo.mark_read_up_to(conn, recipient_id=viewer_id, up_to=up_to)
             # A new statement sees the update just made (READ COMMITTED), on the same connection.
-            return await repo.count_unread(conn, recipient_id=viewer_id)
+            unread = await repo.count_unread(conn, recipient_id=viewer_id)
+        await self.cache.invalidate(*inbox_stale(self.cache.keys, viewer_id))
+        return unread

@@ -23,8 +23,7 @@ async def get_profile(
 ) -> JSONBytes:
     """A user's public profile."""
     viewer_id = viewer.user_id if viewer else None
-    profile = await services.profiles.get_profile(username=username, viewer_id=viewer_id)
-    return JSONBytes({"profile": profile})
+    return JSONBytes(await services.profiles.get_profile(username=username, viewer_id=viewer_id))
 
 
 @router.post("/profiles/{username}/follow")

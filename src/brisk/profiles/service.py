@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
+from brisk import overlay
+from brisk.cache import Cache, viewer
 from brisk.db import Database
 from brisk.errors import InvalidInputError, NotFoundError
 from brisk.notifications import repository as notifications
+from brisk.notifications.invalidation import inbox_stale
 from brisk.profiles import repository as repo
 
 
@@ -20,10 +25,23 @@ def profile_public(row: Any, *, following: bool | None = None) -> dict[str, Any]
 
 
 class ProfileService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache: Cache) -> None:
         self.db = db
+        self.cache = cache
 
-    async def get_profile(self, *, username: str, viewer_id: int | None) -> dict[str, Any]:
+    async def get_profile(self, *, username: str, viewer_id: int | None) -> bytes:
+        if not self.cache.enabled:
+            return orjson.dumps({"profile": await self._read(username, viewer_id)})
+
+        async def load() -> bytes:
+            return orjson.dumps({"profile": await self._read(username, None)})
+
+        body = await self.cache.get_or_load(self.cache.keys.profile(username), load)
+        if viewer_id is None:
+            return body
+        return await overlay.overlay_profile(self.db, body, viewer_id=viewer_id)
+
+    async def _read(self, username: str, viewer_id: int | None) -> dict[str, Any]:
         row = await repo.get_profile(self.db, username=username, viewer_id=viewer_id)
         if row is None:
             raise NotFoundError("profile")
@@ -36,10 +54,14 @@ class ProfileService:
                 raise NotFoundError("profile")
             if row["id"] == viewer_id:
                 raise InvalidInputError("you cannot follow yourself")
+            notified = None
             if await repo.create_follow(tx, follower_id=viewer_id, followee_id=row["id"]):
-                await notifications.create_follow_notification(
+                notified = await notifications.create_follow_notification(
                     tx, actor_id=viewer_id, recipient_id=row["id"]
                 )
+        # The follower's feed (in their dashboard) changed; the profile itself did not.
+        inbox_keys, inbox_versions = inbox_stale(self.cache.keys, notified)
+        await self.cache.invalidate(inbox_keys, [viewer(viewer_id), *inbox_versions])
         return profile_public(row, following=True)
 
     async def unfollow(self, *, username: str, viewer_id: int) -> dict[str, Any]:
@@ -48,4 +70,5 @@ class ProfileService:
             if row is None:
                 raise NotFoundError("profile")
             await repo.delete_follow(tx, follower_id=viewer_id, followee_id=row["id"])
+        await self.cache.invalidate(versions=[viewer(viewer_id)])
         return profile_public(row, following=False)

@@ -19,4 +19,4 @@ router = APIRouter(tags=["Tags"])
 @router.get("/tags", responses={200: {"model": TagListResponse}})
 async def list_tags(services: ServicesDep) -> JSONBytes:
     """Tags in use, most used first."""
-    return JSONBytes({"tags": await services.tags.list_tags()})
+    return JSONBytes(await services.tags.list_tags())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import orjson
+
+from brisk.cache import Cache
 from brisk.db import Database
 from brisk.tags import repository as repo
 
@@ -9,8 +12,12 @@ MAX_TAGS_LISTED = 500
 
 
 class TagService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache: Cache) -> None:
         self.db = db
+        self.cache = cache
 
-    async def list_tags(self) -> list[str]:
-        return await repo.list_tags(self.db, limit=MAX_TAGS_LISTED)
+    async def list_tags(self) -> bytes:
+        async def load() -> bytes:
+            return orjson.dumps({"tags": await repo.list_tags(self.db, limit=MAX_TAGS_LISTED)})
+
+        return await self.cache.get_or_load(self.cache.keys.tags(), load)

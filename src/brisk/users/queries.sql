@@ -11,12 +11,25 @@ RETURNING id, username, email, bio, image;
 
 -- name: update-user
 -- NULL leaves a field as it is; the service never passes NULL to mean "clear".
-UPDATE users
-SET username = coalesce($2, username),
-    email = coalesce($3, email),
-    password_hash = coalesce($4, password_hash),
-    bio = coalesce($5, bio),
-    image = coalesce($6, image),
+-- The old username comes back too: the cache keys profiles by username.
+WITH old AS (SELECT id, username FROM users WHERE id = $1 FOR UPDATE)
+UPDATE users u
+SET username = coalesce($2, u.username),
+    email = coalesce($3, u.email),
+    password_hash = coalesce($4, u.password_hash),
+    bio = coalesce($5, u.bio),
+    image = coalesce($6, u.image),
     updated_at = now()
-WHERE id = $1
-RETURNING id, username, email, bio, image;
+FROM old
+WHERE u.id = old.id
+RETURNING u.id, u.username, u.email, u.bio, u.image, old.username AS old_username;
+
+-- name: list-user-authored-slugs
+-- What shows this user as an author: their articles, and the articles they commented on
+-- (for cache invalidation after a profile edit).
+SELECT
+    ARRAY(SELECT a.slug FROM articles a WHERE a.author_id = $1) AS articles,
+    ARRAY(
+        SELECT DISTINCT a.slug FROM comments c JOIN articles a ON a.id = c.article_id
+        WHERE c.author_id = $1
+    ) AS commented;

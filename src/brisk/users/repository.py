@@ -53,3 +53,10 @@ async def update_user(
         )
     except asyncpg.UniqueViolationError as exc:
         raise _taken(exc) from exc
+
+
+async def list_authored_slugs(db: Executor, *, user_id: int) -> tuple[list[str], list[str]]:
+    """(slugs of the user's articles, slugs of the articles the user commented on)."""
+    row = await db.fetchrow(Q["list-user-authored-slugs"], user_id)
+    assert row is not None  # an aggregate row always comes back
+    return list(row["articles"]), list(row["commented"])

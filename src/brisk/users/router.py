@@ -32,8 +32,9 @@ async def login(body: UserLoginRequest, client: ClientDep, services: ServicesDep
 @router.get("/user")
 async def get_current_user(viewer: ViewerDep, services: ServicesDep) -> JSONBytes:
     """The user the token belongs to."""
-    user = await services.users.get_current_user(user_id=viewer.user_id, token=viewer.token)
-    return JSONBytes({"user": user})
+    return JSONBytes(
+        await services.users.get_current_user(user_id=viewer.user_id, token=viewer.token)
+    )
 
 
 @router.put("/user")

@@ -31,6 +31,10 @@ class UserUpdate(Lenient):
             raise ValueError("at least one field is required")
         return self
 
+    def shows_in_profile(self) -> bool:
+        """True when the change is visible in the profile others see (and articles embed)."""
+        return any(v is not None for v in (self.username, self.bio, self.image))
+
 
 class UserCreateRequest(BaseModel):
     user: UserCreate

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
+from brisk.cache import PROFILES, Cache, Key, viewer
 from brisk.db import Database
 from brisk.errors import InvalidCredentialsError, NotFoundError
 from brisk.ratelimit import RateLimiter
@@ -22,11 +25,19 @@ def _public(row: Any, token: str) -> dict[str, Any]:
     }
 
 
+def _with_token(cached: bytes, token: str) -> bytes:
+    """{"user": {..., "token": token}} around the cached fields, without re-parsing them."""
+    return b'{"user":{"token":' + orjson.dumps(token) + b"," + cached[1:] + b"}"
+
+
 class UserService:
-    def __init__(self, db: Database, tokens: TokenCodec, limiter: RateLimiter) -> None:
+    def __init__(
+        self, db: Database, tokens: TokenCodec, limiter: RateLimiter, cache: Cache
+    ) -> None:
         self.db = db
         self.tokens = tokens
         self.limiter = limiter
+        self.cache = cache
 
     async def register(self, new: UserCreate, *, client: str | None) -> dict[str, Any]:
         # Counted before the ~50 ms password hash, so a flood is refused cheaply.
@@ -45,11 +56,16 @@ class UserService:
             raise InvalidCredentialsError()
         return _public(row, self.tokens.issue(row["id"]))
 
-    async def get_current_user(self, *, user_id: int, token: str) -> dict[str, Any]:
-        row = await repo.get_user_by_id(self.db, user_id=user_id)
-        if row is None:
-            raise NotFoundError("user")
-        return _public(row, token)
+    async def get_current_user(self, *, user_id: int, token: str) -> bytes:
+        async def load() -> bytes:
+            row = await repo.get_user_by_id(self.db, user_id=user_id)
+            if row is None:
+                raise NotFoundError("user")
+            fields = _public(row, token)
+            del fields["token"]  # the token is the request's own, never cached
+            return orjson.dumps(fields)
+
+        return _with_token(await self.cache.get_or_load(self.cache.keys.user(user_id), load), token)
 
     async def update_current_user(
         self, *, user_id: int, token: str, changes: UserUpdate
@@ -66,4 +82,19 @@ class UserService:
         )
         if row is None:
             raise NotFoundError("user")
+        await self._invalidate(row, profile_changed=changes.shows_in_profile())
         return _public(row, token)
+
+    async def _invalidate(self, row: Any, *, profile_changed: bool) -> None:
+        keys = self.cache.keys
+        stale: list[Key] = [keys.user(row["id"])]
+        versions = [viewer(row["id"])]
+        if profile_changed:
+            # Articles and comment lists embed their author's profile: drop each one that
+            # shows this user (a rare write; lists and dashboards follow PROFILES).
+            articles, commented = await repo.list_authored_slugs(self.db, user_id=row["id"])
+            stale += [keys.profile(row["old_username"]), keys.profile(row["username"])]
+            stale += [keys.article(slug) for slug in articles]
+            stale += [keys.comments(slug) for slug in commented]
+            versions.append(PROFILES)
+        await self.cache.invalidate(stale, versions)

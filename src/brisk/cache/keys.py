@@ -1,0 +1,106 @@
+"""Every cache key brisk uses, in one place, under one versioned prefix.
+
+Layout (``ns`` is ``settings.cache.namespace``, ``c1`` the format version -- bump it when a
+cached value's shape changes, so old entries are never read by new code):
+
+* entity keys ``ns:c1:{family:id}`` and their lease ``ns:c1:{family:id}:lease``; the braces are a
+  Redis Cluster hash tag, so a value and its lease live in one slot (the lease script needs both);
+* version tokens ``ns:c1:{ver}:name``, all in one slot, read together with one MGET;
+* versioned keys ``ns:c1:{family:versions:...}``: a write changes the token, never the entries,
+  so a reader that loaded before the write stores under a key no later read asks for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FORMAT = "c1"
+
+# Version-token names. ARTICLES changes with any article write (lists show favoritesCount and
+# tags), PROFILES with any profile edit (lists and dashboards embed authors), viewer(id) with
+# anything that only that user's private views show.
+ARTICLES = "articles"
+PROFILES = "profiles"
+
+
+# L2 time to live per family, in seconds (jittered by +-10% when stored). Invalidation, not
+# expiry, keeps entries fresh; the TTL only bounds memory and any invalidation lost while Redis
+# was unreachable.
+TTL_SECONDS = {
+    "user": 300,
+    "profile": 300,
+    "article": 300,
+    "comments": 120,
+    "tags": 60,
+    "unread": 300,
+    "article_page": 60,
+    "dashboard": 60,
+}
+
+
+def viewer(user_id: int) -> str:
+    return f"viewer:{user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A cache key: its family (a bounded metrics label) and its full Redis name."""
+
+    family: str
+    name: str
+
+    @property
+    def ttl(self) -> float:
+        return TTL_SECONDS[self.family]
+
+    @property
+    def lease(self) -> str:
+        return f"{self.name}:lease"
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpace:
+    namespace: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.namespace}:{FORMAT}:"
+
+    @property
+    def eviction_channel(self) -> str:
+        return f"{self.prefix}evictions"
+
+    def version(self, name: str) -> str:
+        return f"{self.prefix}{{ver}}:{name}"
+
+    def _entity(self, family: str, ident: object) -> Key:
+        return Key(family, f"{self.prefix}{{{family}:{ident}}}")
+
+    # Entity keys: invalidated by deleting them (and their lease) after the write commits.
+    def user(self, user_id: int) -> Key:
+        return self._entity("user", user_id)
+
+    def profile(self, username: str) -> Key:
+        return self._entity("profile", username)
+
+    def article(self, slug: str) -> Key:
+        return self._entity("article", slug)
+
+    def comments(self, slug: str) -> Key:
+        return self._entity("comments", slug)
+
+    def tags(self) -> Key:
+        return self._entity("tags", "all")
+
+    def unread(self, user_id: int) -> Key:
+        return self._entity("unread", user_id)
+
+    # Versioned keys: the tokens they carry are read from Redis on every read.
+    def article_page(
+        self, versions: tuple[str, ...], tag: str | None, limit: int, offset: int
+    ) -> Key:
+        scope = "all" if tag is None else f"tag={tag}"
+        return self._entity("article_page", f"{':'.join(versions)}:{limit}:{offset}:{scope}")
+
+    def dashboard(self, versions: tuple[str, ...], user_id: int) -> Key:
+        return self._entity("dashboard", f"{':'.join(versions)}:{user_id}")

@@ -1,0 +1,354 @@
+"""Cache-aside reads through L1 and L2, and invalidation after writes.
+
+    read:  L1 -> L2 (Redis) -> lease -> loader (PostgreSQL) -> L2 (only if the lease still
+           holds) -> L1 (only if no eviction arrived meanwhile)
+    write: commit -> delete L2 keys and their leases, renew version tokens -> drop from this
+           L1 -> publish the keys so other processes drop them too
+
+The lease (Facebook's memcache leases, NSDI 2013, rebuilt on SET NX + a compare-and-set script)
+closes the cross-process stale-set race: invalidation deletes the lease, so a loader that read
+the old row before the write can no longer store it. Single-flight closes the in-process
+stampede: concurrent misses of one key share one load, which runs in its own task so a
+cancelled request does not cancel it for the others.
+
+Redis failing is never an error for the caller: it is counted, the breaker opens after a few
+failures in a row, reads go to PostgreSQL, and a background probe closes the breaker when Redis
+answers again (after replaying the invalidations that could not be sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Final
+
+from redis.exceptions import RedisError
+
+from brisk.cache.breaker import Breaker
+from brisk.cache.bus import EvictionBus, encode
+from brisk.cache.keys import Key, KeySpace
+from brisk.cache.local import LocalCache
+from brisk.redis_client import RedisClient
+from brisk.settings import CacheSettings
+
+log = logging.getLogger(__name__)
+
+# (layer "l1"|"l2", key family, result "hit"|"miss"|"error"|"bypass", seconds)
+CacheObserver = Callable[[str, str, str, float], None]
+Loader = Callable[[], Awaitable[bytes]]
+
+_SET_IF_LEASED = """
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+return 0
+"""
+# Version tokens outlive any entry that carries them; an expired token is replaced by a new
+# random one, which only makes old entries unreachable.
+VERSION_TTL_SECONDS = 7 * 24 * 3600
+# Invalidations kept for replay while Redis is unreachable; past this, L2 TTLs bound staleness.
+MAX_PENDING = 10_000
+INVALIDATION_CHUNK = 500
+_FAILED: Final = object()
+_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+
+
+def _token() -> str:
+    return secrets.token_hex(8)
+
+
+class Cache:
+    def __init__(
+        self,
+        settings: CacheSettings,
+        redis: RedisClient | None,
+        subscriber: RedisClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.enabled = settings.enabled
+        self.keys = KeySpace(settings.namespace)
+        self.local = LocalCache(
+            max_bytes=settings.l1_max_bytes,
+            ttl=settings.l1_ttl_seconds,
+            degraded_ttl=settings.l1_degraded_ttl_seconds,
+        )
+        self.breaker = Breaker(failure_threshold=settings.breaker_failures)
+        self.observers: list[CacheObserver] = []
+        self._redis = redis
+        # The eviction subscription uses its own connection (see bus.subscriber_client).
+        self._bus = None
+        if subscriber is not None:
+            self._bus = EvictionBus(
+                subscriber,
+                self.keys.eviction_channel,
+                self.local,
+                owns_client=subscriber is not redis,
+            )
+        self._set_if_leased = redis.register_script(_SET_IF_LEASED) if redis else None
+        self._flights: dict[str, asyncio.Task[bytes]] = {}
+        self._pending_keys: set[str] = set()
+        self._pending_versions: set[str] = set()
+        self._probe: asyncio.Task[None] | None = None
+        # Test hook: awaited between a load and storing it, to force the stale-set race.
+        self.before_store: Callable[[Key], Awaitable[None]] | None = None
+
+    @property
+    def breaker_open(self) -> bool:
+        return self.breaker.is_open
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._bus is not None and self.enabled:
+            self._bus.start()
+            # Serve from L1 as soon as evictions flow; until then L1 runs degraded.
+            await self._bus.wait_subscribed(self.settings.subscribe_wait_seconds)
+
+    async def stop(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
+        if self._bus is not None:
+            await self._bus.stop()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def peek(self, key: Key) -> bytes | None:
+        """An L1 hit or None; for the ASGI fast path, which must never wait."""
+        if not self.enabled:
+            return None
+        value = self.local.get(key.name)
+        self._observe("l1", key.family, "miss" if value is None else "hit", 0.0)
+        return value
+
+    async def get_or_load(self, key: Key, loader: Loader) -> bytes:
+        if not self.enabled:
+            return await loader()
+        value = self.local.get(key.name)
+        if value is not None:
+            self._observe("l1", key.family, "hit", 0.0)
+            return value
+        self._observe("l1", key.family, "miss", 0.0)
+        flight = self._flights.get(key.name)
+        if flight is None:
+            flight = asyncio.create_task(self._fill(key, loader))
+            self._flights[key.name] = flight
+            flight.add_done_callback(lambda done: self._landed(key.name, done))
+        # shield: a cancelled request stops waiting; the load goes on for the other waiters.
+        return await asyncio.shield(flight)
+
+    async def get_versioned(
+        self, names: Iterable[str], key_for: Callable[[tuple[str, ...]], Key], loader: Loader
+    ) -> bytes:
+        """A value whose key carries the current version tokens of ``names``."""
+        if not self.enabled:
+            return await loader()
+        versions = await self.versions(list(names))
+        if versions is None:
+            return await loader()  # without the current tokens nothing cached can be trusted
+        return await self.get_or_load(key_for(versions), loader)
+
+    async def versions(self, names: list[str]) -> tuple[str, ...] | None:
+        redis_keys = [self.keys.version(n) for n in names]
+        values = await self._call("version", self._mget_versions, redis_keys)
+        return None if values is _FAILED else values
+
+    async def _mget_versions(self, redis_keys: list[str]) -> tuple[str, ...]:
+        assert self._redis is not None
+        values = await self._redis.mget(redis_keys)
+        missing = [k for k, v in zip(redis_keys, values, strict=True) if v is None]
+        if missing:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for k in missing:
+                    pipe.set(k, _token(), nx=True, ex=VERSION_TTL_SECONDS)
+                await pipe.execute()
+            values = await self._redis.mget(redis_keys)
+        if any(v is None for v in values):
+            raise RedisError("version token vanished while being read")
+        return tuple(v.decode() if isinstance(v, bytes) else str(v) for v in values)
+
+    def _landed(self, name: str, done: asyncio.Task[bytes]) -> None:
+        if self._flights.get(name) is done:
+            del self._flights[name]
+        if not done.cancelled():
+            done.exception()  # retrieved, so an abandoned failed load is not logged as lost
+
+    async def _fill(self, key: Key, loader: Loader) -> bytes:
+        since = self.local.generation()
+        value = await self._l2_get(key)
+        if value is None:
+            value = await self._load_leased(key, loader)
+        self.local.put(key.name, value, since)
+        return value
+
+    async def _l2_get(self, key: Key) -> bytes | None:
+        started = time.perf_counter()
+        value = await self._call(key.family, self._redis_get, key.name)
+        if value is _FAILED:
+            return None
+        self._observe("l2", key.family, "miss" if value is None else "hit", _since(started))
+        return value  # type: ignore[no-any-return]
+
+    async def _redis_get(self, name: str) -> bytes | None:
+        assert self._redis is not None
+        value = await self._redis.get(name)
+        return value if isinstance(value, bytes) or value is None else value.encode()
+
+    async def _load_leased(self, key: Key, loader: Loader) -> bytes:
+        token = _token()
+        lease_ms = int(self.settings.lease_seconds * 1000)
+        got = await self._call(key.family, self._acquire_lease, key.lease, token, lease_ms)
+        if got is _FAILED:
+            return await loader()
+        if not got:
+            waited = await self._wait_for_other_loader(key)
+            if waited is not None:
+                return waited
+            return await loader()  # the other loader is slow or gone: load, but don't store
+        value = await loader()
+        if self.before_store is not None:
+            await self.before_store(key)
+        jittered_ms = int(key.ttl * random.uniform(0.9, 1.1) * 1000)  # noqa: S311 - not crypto
+        await self._call(key.family, self._store_leased, key, token, value, jittered_ms)
+        return value
+
+    async def _acquire_lease(self, lease: str, token: str, lease_ms: int) -> bool:
+        assert self._redis is not None
+        return bool(await self._redis.set(lease, token, nx=True, px=lease_ms))
+
+    async def _store_leased(self, key: Key, token: str, value: bytes, ttl_ms: int) -> bool:
+        assert self._set_if_leased is not None
+        stored = await self._set_if_leased(keys=[key.name, key.lease], args=[token, value, ttl_ms])
+        return bool(stored)
+
+    async def _wait_for_other_loader(self, key: Key) -> bytes | None:
+        """Another process holds the lease: poll L2 briefly for what it stores."""
+        deadline = time.monotonic() + self.settings.lease_wait_seconds
+        pause = 0.005
+        while time.monotonic() < deadline:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+            value = await self._call(key.family, self._redis_get, key.name)
+            if value is _FAILED:
+                return None
+            if value is not None:
+                return value  # type: ignore[no-any-return]
+        return None
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def invalidate(self, keys: Iterable[Key] = (), versions: Iterable[str] = ()) -> None:
+        """After a commit: make every later read miss these keys and see new version tokens."""
+        if not self.enabled:
+            return
+        names = [k.name for k in keys]
+        version_names = list(versions)
+        # In chunks, so a profile edit by a prolific author is no single giant message.
+        for start in range(0, max(len(names), 1), INVALIDATION_CHUNK):
+            chunk = names[start : start + INVALIDATION_CHUNK]
+            chunk_versions = version_names if start == 0 else []
+            # L2 first, then L1: a reader in this process that misses L1 after this point can
+            # no longer find the old value in L2 either.
+            sent = await self._call("invalidate", self._send_invalidations, chunk, chunk_versions)
+            if sent is _FAILED:
+                self._remember(chunk, chunk_versions)
+            self.local.invalidate(chunk)
+
+    async def _send_invalidations(self, names: list[str], version_names: list[str]) -> None:
+        assert self._redis is not None
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.delete(name, f"{name}:lease")
+            for v in version_names:
+                pipe.set(self.keys.version(v), _token(), ex=VERSION_TTL_SECONDS)
+            if names:
+                pipe.publish(self.keys.eviction_channel, encode(names))
+            await pipe.execute()
+
+    async def clear(self) -> int:
+        """Drop every entry of this namespace, in Redis and in every process's L1.
+
+        For tests and operators (after restoring a database backup, say); returns how many
+        Redis keys were deleted. Version tokens go too, so every versioned key changes.
+        """
+        self.local.clear()
+        if self._redis is None:
+            return 0
+        deleted = 0
+        batch: list[str] = []
+        async for name in self._redis.scan_iter(match=f"{self.keys.prefix}*", count=1000):
+            batch.append(name)
+            if len(batch) >= INVALIDATION_CHUNK:
+                deleted += await self._redis.unlink(*batch)
+                batch.clear()
+        if batch:
+            deleted += await self._redis.unlink(*batch)
+        # Anything but a list of keys makes every subscriber flush its whole L1.
+        await self._redis.publish(self.keys.eviction_channel, b'"flush"')
+        self.local.clear()
+        return deleted
+
+    def _remember(self, names: list[str], version_names: list[str]) -> None:
+        if len(self._pending_keys) + len(self._pending_versions) >= MAX_PENDING:
+            log.error("cache: too many invalidations pending while Redis is down; L2 TTLs bound it")
+            return
+        self._pending_keys.update(names)
+        self._pending_versions.update(version_names)
+
+    # -- Redis calls, the breaker and its probe ---------------------------------------------
+
+    async def _call(self, family: str, fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        if self._redis is None:
+            return _FAILED
+        if self.breaker.is_open:
+            self._observe("l2", family, "bypass", 0.0)
+            return _FAILED
+        started = time.perf_counter()
+        try:
+            result = await fn(*args)
+        except _REDIS_ERRORS as exc:
+            self._observe("l2", family, "error", _since(started))
+            if self.breaker.failure():
+                log.warning("cache: Redis failing (%s); breaker open, reading PostgreSQL", exc)
+                self._probe = asyncio.create_task(
+                    self._probe_until_back(), name="brisk-cache-probe"
+                )
+            return _FAILED
+        self.breaker.success()
+        return result
+
+    async def _probe_until_back(self) -> None:
+        assert self._redis is not None
+        while True:
+            await asyncio.sleep(self.settings.breaker_reset_seconds)
+            try:
+                await self._redis.ping()
+                await self._replay_pending()
+            except _REDIS_ERRORS:
+                continue
+            self.breaker.close()
+            log.warning("cache: Redis answers again; breaker closed")
+            return
+
+    async def _replay_pending(self) -> None:
+        names, versions = list(self._pending_keys), list(self._pending_versions)
+        if names or versions:
+            await self._send_invalidations(names, versions)
+            self._pending_keys.difference_update(names)
+            self._pending_versions.difference_update(versions)
+
+    def _observe(self, layer: str, family: str, result: str, seconds: float) -> None:
+        for observer in self.observers:
+            observer(layer, family, result, seconds)
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
