@@ -143,9 +143,11 @@ def migrate() -> None:
 
 
 def _register_lab_commands() -> None:
+    from brisk.lab.bench_cli import bench_command
     from brisk.lab.seed import seed_command
 
     app.command("seed")(seed_command)
+    app.command("bench")(bench_command)
 
 
 _register_lab_commands()

@@ -1,0 +1,321 @@
+"""`brisk bench`: the before/after table of the article, measured on this machine.
+
+Seeds (once) and copies a data set on the configured PostgreSQL, measures the load generators'
+own ceiling, then drives the workload mix against each profile: closed model (fixed
+connections, wrk) for throughput, open model (fixed arrival rate) for latency without
+coordinated omission, several repetitions, medians with their spread; then checks the
+article's four claims. `--url` measures one running service instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import secrets
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from brisk.lab import claims, databases
+from brisk.lab.profiles import AFTER, ALL, QUICK, Profile
+from brisk.lab.runner import LoadResult, Server, cpus, drive
+from brisk.lab.workload import build_requests, only, sample_service, write_requests
+
+Step = Callable[[str], None]
+# The figures of the article the lab reproduces (its own table).
+ARTICLE = {
+    "before": {"avg_ms": 800.0, "p95_ms": 2000.0, "throughput_rps": 500.0},
+    "after": {"avg_ms": 300.0, "p95_ms": 500.0, "throughput_rps": 2000.0},
+}
+# The generators must reach this multiple of the fastest service's rate to not be its limit.
+HEADROOM = 3.0
+
+
+@dataclass
+class BenchPlan:
+    """How long and how hard to measure."""
+
+    scale: str = "S"
+    seed: int = 42
+    seconds: float = 8.0
+    warmup_seconds: float = 3.0
+    repetitions: int = 3
+    connections: int = 16
+    open_seconds: float = 8.0
+    open_fraction: float = 0.5  # arrival rate as a share of the profile's closed throughput
+    profiles: tuple[Profile, ...] = ALL
+    claim_seconds: float = 5.0
+    keep: bool = False
+    # Prefix of the databases the bench creates (tests use their own).
+    database_prefix: str = "brisk_lab"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def quick(cls) -> BenchPlan:
+        return cls(
+            scale="XS",
+            seconds=3.0,
+            warmup_seconds=1.5,
+            repetitions=2,
+            open_seconds=3.0,
+            profiles=QUICK,
+            claim_seconds=2.0,
+        )
+
+
+def _median_spread(runs: list[LoadResult]) -> tuple[dict[str, float], dict[str, list[float]]]:
+    keys = ("throughput_rps", "avg_ms", "p50_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms")
+    median = {k: statistics.median(getattr(r, k) for r in runs) for k in keys}
+    median["errors"] = sum(r.errors for r in runs)
+    spread = {k: [min(getattr(r, k) for r in runs), max(getattr(r, k) for r in runs)] for k in keys}
+    return median, spread
+
+
+def measure(
+    url: str, requests_file: Path, plan: BenchPlan, *, server: Server | None, step: Step
+) -> dict[str, Any]:
+    """Warm up, then `repetitions` closed runs and one open run at a share of their rate."""
+    generator = cpus()[0]
+    drive(url, requests_file, plan.warmup_seconds, connections=plan.connections, cpu=generator)
+    cpu_before = server.cpu_seconds() if server else 0.0
+    runs = []
+    for i in range(plan.repetitions):
+        step(f"run {i + 1}/{plan.repetitions}")
+        runs.append(
+            drive(url, requests_file, plan.seconds, connections=plan.connections, cpu=generator)
+        )
+    cpu_used = (server.cpu_seconds() - cpu_before) if server else 0.0
+    median, spread = _median_spread(runs)
+    rate = max(1.0, round(median["throughput_rps"] * plan.open_fraction, 1))
+    step(f"open model at {rate:g} req/s")
+    opened = drive(url, requests_file, plan.open_seconds, rate=rate, cpu=generator)
+    completed = sum(r.requests for r in runs)
+    return {
+        "closed": median,
+        "spread": spread,
+        "runs": [r.to_dict() for r in runs],
+        "open": opened.to_dict(),
+        "app_cpu_ms_per_request": 1e3 * cpu_used / completed if completed and server else None,
+        "requests": completed + opened.requests,
+    }
+
+
+def _profile(
+    profile: Profile,
+    urls: dict[str, str],
+    env: dict[str, str],
+    requests_file: Path,
+    plan: BenchPlan,
+    step: Step,
+) -> dict[str, Any]:
+    db_url = urls[profile.database]
+    calls_before = asyncio.run(databases.transactions(db_url))
+    profile_env = env | {"BRISK_DATABASE_URL": db_url} | profile.env
+    with Server(profile.app, profile_env, cpu=cpus()[1]) as server:
+        result = measure(server.url, requests_file, plan, server=server, step=step)
+        warm = result["requests"]
+    # After the server stopped: its backends flushed their statistics as they exited.
+    time.sleep(0.5)
+    calls = asyncio.run(databases.transactions(db_url)) - calls_before - 1
+    # The warm-up's requests are in the database's count but not in `requests`: estimate
+    # them from the measured rate.
+    warmup = result["closed"]["throughput_rps"] * plan.warmup_seconds
+    result["db_calls_per_request"] = calls / (warm + warmup) if warm + warmup else None
+    result["label"], result["technique"], result["change"] = (
+        profile.label,
+        profile.technique,
+        profile.change,
+    )
+    return result
+
+
+def generator_ceiling(step: Step) -> dict[str, Any]:
+    """Rates the generators reach against a trivial server on the service's core."""
+    gen_cpu, app_cpu = cpus()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "trivial.tsv"
+        path.write_text("trivial\tGET\t/\t\t\n")
+        with Server("brisk.lab.trivial", {}, cpu=app_cpu, module=True, ready_path="/") as server:
+            step("generator ceiling (wrk)")
+            closed = drive(server.url, path, 3, connections=64, cpu=gen_cpu)
+            step("generator ceiling (open model)")
+            opened = drive(server.url, path, 2, rate=12_000, connections=64, cpu=gen_cpu)
+    return {"wrk_rps": closed.throughput_rps, "open_model_rps": opened.throughput_rps,
+            "open_model_rate": 12_000.0, "open_model_p99_ms": opened.p99_ms}  # fmt: skip
+
+
+def _machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True, text=True, check=False, cwd=Path(__file__).parent,
+        ).stdout.strip()  # fmt: skip
+    except OSError:
+        commit = ""
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+        "commit": commit or "unknown",
+        "load_average": list(os.getloadavg()),
+    }
+
+
+def _summary(profiles: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in ("before", "after"):
+        closed = profiles[name]["closed"]
+        out[name] = {
+            "avg_ms": closed["avg_ms"],
+            "p95_ms": closed["p95_ms"],
+            "throughput_rps": closed["throughput_rps"],
+            "open_p95_ms": profiles[name]["open"]["p95_ms"],
+        }
+    before, after = out["before"], out["after"]
+    out["ratios"] = {
+        "throughput": after["throughput_rps"] / max(before["throughput_rps"], 1e-9),
+        "p95": before["p95_ms"] / max(after["p95_ms"], 1e-9),
+        "avg": before["avg_ms"] / max(after["avg_ms"], 1e-9),
+    }
+    return out
+
+
+def _techniques(profiles: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per technique: throughput gained added to before, and lost removed from after."""
+    out: dict[str, Any] = {}
+    before = profiles["before"]["closed"]["throughput_rps"]
+    after = profiles["after"]["closed"]["throughput_rps"]
+    for name, result in profiles.items():
+        technique = result.get("technique")
+        if not technique:
+            continue
+        rps = result["closed"]["throughput_rps"]
+        entry = out.setdefault(technique, {})
+        if result["change"] == "+":
+            entry["alone_on_before_x"] = rps / max(before, 1e-9)
+            entry["before_with_rps"] = rps
+        else:
+            entry["missing_from_after_x"] = after / max(rps, 1e-9)
+            entry["after_without_rps"] = rps
+        entry.setdefault("profiles", []).append(name)
+    return out
+
+
+def _prefixed(step: Step, prefix: str) -> Step:
+    return lambda text: step(f"{prefix}: {text}")
+
+
+def run_bench(
+    plan: BenchPlan, *, database_url: str, redis_url: str | None, step: Step, workdir: Path
+) -> dict[str, Any]:
+    """The whole bench on the given PostgreSQL (and Redis); returns the report's data."""
+    started = time.time()
+    secret = secrets.token_urlsafe(48)
+    env = {"BRISK_SECRET_KEY": secret, "BRISK_CACHE__NAMESPACE": f"lab{os.getpid()}"}
+    if redis_url:
+        env["BRISK_REDIS_URL"] = redis_url
+    step(f"data set {plan.scale} (seed {plan.seed})")
+    dataset = asyncio.run(
+        databases.ensure_dataset(
+            database_url,
+            plan.scale,
+            plan.seed,
+            lambda table, done, total: step(f"seeding {table} {done:,}/{total:,}"),
+            prefix=plan.database_prefix,
+        )
+    )
+    source = dataset.rsplit("/", 1)[1]
+    names = {"shipped": f"{source}_run_shipped", "bare": f"{source}_run_bare"}
+    step("copies: as shipped, and without secondary indexes")
+    urls = {
+        kind: asyncio.run(databases.clone(database_url, source, name, indexes=kind == "shipped"))
+        for kind, name in names.items()
+    }
+    try:
+        ceiling = generator_ceiling(step)
+        step("workload: sampling the service")
+        with Server(AFTER.app, env | {"BRISK_DATABASE_URL": urls["shipped"]}) as server:
+            sample = sample_service(server.url)
+        requests = build_requests(sample, seed=plan.seed)
+        requests_file = workdir / "requests.tsv"
+        write_requests(requests, requests_file)
+        profiles: dict[str, dict[str, Any]] = {}
+        for profile in plan.profiles:
+            step(f"profile {profile.name}")
+            sub = _prefixed(step, profile.name)
+            profiles[profile.name] = _profile(profile, urls, env, requests_file, plan, sub)
+        step("claim: query time with and without indexes")
+        report_claims: dict[str, Any] = {
+            "indexes": asyncio.run(claims.query_times(urls["shipped"], urls["bare"])),
+            "cache": claims.cache_calls(profiles),
+        }
+        step("claim: parallel reads")
+        report_claims["parallel"] = claims.parallel_reads(
+            urls["shipped"], env, only(requests, "dashboard"), workdir,
+            seconds=plan.claim_seconds, cpus=cpus(),
+        )  # fmt: skip
+        step("claim: pooling")
+        report_claims["pooling"] = claims.pooling(
+            urls["shipped"], env, requests_file, pool=2, seconds=plan.claim_seconds, cpus=cpus()
+        )
+    finally:
+        if not plan.keep:
+            for name in names.values():
+                asyncio.run(databases.drop(database_url, name))
+    fastest = max(p["closed"]["throughput_rps"] for p in profiles.values())
+    ceiling["service_max_rps"] = fastest
+    ceiling["headroom_x"] = ceiling["wrk_rps"] / max(fastest, 1e-9)
+    ceiling["ok"] = ceiling["headroom_x"] >= HEADROOM
+    return {
+        **_summary(profiles),
+        "article": ARTICLE,
+        "techniques": _techniques(profiles),
+        "claims": report_claims,
+        "profiles": profiles,
+        "generator": ceiling,
+        "meta": _machine() | {
+            "scale": plan.scale, "seed": plan.seed, "seconds": plan.seconds,
+            "repetitions": plan.repetitions, "connections": plan.connections,
+            "open_fraction": plan.open_fraction, "requests_in_mix": len(requests),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "duration_s": time.time() - started,
+            "load_average_end": list(os.getloadavg()),
+        },
+    }  # fmt: skip
+
+
+def run_against_url(url: str, plan: BenchPlan, *, step: Step, workdir: Path) -> dict[str, Any]:
+    """Measure one running service (seeded by `brisk seed`): the mix, no profiles, no claims."""
+    started = time.time()
+    ceiling = generator_ceiling(step)
+    step("workload: sampling the service")
+    requests = build_requests(sample_service(url.rstrip("/")), seed=plan.seed)
+    requests_file = workdir / "requests.tsv"
+    write_requests(requests, requests_file)
+    step("measuring")
+    result = measure(url.rstrip("/"), requests_file, plan, server=None, step=step)
+    ceiling["service_max_rps"] = result["closed"]["throughput_rps"]
+    ceiling["headroom_x"] = ceiling["wrk_rps"] / max(ceiling["service_max_rps"], 1e-9)
+    ceiling["ok"] = ceiling["headroom_x"] >= HEADROOM
+    return {
+        "service": {"url": url, **result},
+        "generator": ceiling,
+        "meta": _machine() | {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                       time.gmtime(started)),
+                              "duration_s": time.time() - started},
+    }  # fmt: skip

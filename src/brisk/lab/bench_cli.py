@@ -1,0 +1,145 @@
+"""The `brisk bench` command: options, progress bar, and where the report goes."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from brisk.lab.bench import BenchPlan, run_against_url, run_bench
+from brisk.lab.report import html_page, markdown, print_report, write_json
+from brisk.lab.seed import scale_name
+from brisk.lab.wrk import WrkMissingError, wrk_path
+
+# Steps that move the bar; anything else only changes its text.
+_MAJOR = ("data set", "copies", "generator ceiling (wrk)", "workload", "profile ", "claim")
+
+
+def bench_command(
+    scale: Annotated[
+        str,
+        typer.Option(callback=scale_name, metavar="XS|S|M|L", help="data set (brisk seed)"),
+    ] = "S",
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="XS, before and after only, short runs (about 2 minutes)"),
+    ] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(help="measure this running service (seeded by brisk seed) instead"),
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="write the JSON here")] = None,
+    markdown_path: Annotated[
+        Path | None, typer.Option("--markdown", help="write the Markdown report here")
+    ] = None,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", help="write the HTML report (with plots) here")
+    ] = None,
+    seconds: Annotated[float | None, typer.Option(help="length of each measured run")] = None,
+    repetitions: Annotated[int | None, typer.Option(min=1, help="closed runs per profile")] = None,
+    connections: Annotated[int | None, typer.Option(min=1, help="closed-model clients")] = None,
+    seed: Annotated[int, typer.Option(help="data set and request mix seed")] = 42,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="keep the per-run database copies afterwards")
+    ] = False,
+    database_prefix: Annotated[
+        str, typer.Option(help="name prefix of the databases it creates", hidden=True)
+    ] = "brisk_lab",
+    database_url: Annotated[
+        str | None,
+        typer.Option(envvar="BRISK_DATABASE_URL", help="PostgreSQL (default: embedded)"),
+    ] = None,
+    redis_url: Annotated[
+        str | None, typer.Option(envvar="BRISK_REDIS_URL", help="Redis (default: embedded)")
+    ] = None,
+) -> None:
+    """Measure before (naive) against after (brisk), each technique alone, and the article's
+    four claims, with wrk and an open-model generator; report in the terminal, JSON, Markdown
+    and HTML.
+
+    Creates its own databases on the configured PostgreSQL: brisk_lab_<scale>_<seed> (seeded
+    once, reused) and two copies per run. Needs wrk (apt-get install wrk)."""
+    console = Console(stderr=True)
+    try:
+        wrk_path()
+    except WrkMissingError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    plan = BenchPlan.quick() if quick else BenchPlan(scale=scale)
+    if quick and scale != "S":
+        plan.scale = scale
+    plan.seed, plan.keep, plan.database_prefix = seed, keep, database_prefix
+    plan.seconds = seconds or plan.seconds
+    plan.repetitions = repetitions or plan.repetitions
+    plan.connections = connections or plan.connections
+    report = _run(plan, url, database_url, redis_url, console)
+    if url is not None:
+        _write(report, json_path=json_path)
+        console.print_json(data=report["service"]["closed"])
+        return
+    print_report(report, Console())
+    _write(report, json_path=json_path, markdown_path=markdown_path, html_path=html_path)
+
+
+def _run(
+    plan: BenchPlan,
+    url: str | None,
+    database_url: str | None,
+    redis_url: str | None,
+    console: Console,
+) -> dict[str, Any]:
+    total = 1 + len(plan.profiles) + 4 if url is None else 2
+    columns = (SpinnerColumn(), TextColumn("{task.description:<48}"), BarColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("brisk bench", total=total + 2)
+
+        def step(text: str) -> None:
+            if text.startswith(_MAJOR):
+                bar.advance(task)
+            bar.update(task, description=text)
+
+        with tempfile.TemporaryDirectory(prefix="brisk-bench-") as tmp:
+            if url is not None:
+                return run_against_url(url, plan, step=step, workdir=Path(tmp))
+            with _servers(database_url, redis_url) as (db, redis):
+                return run_bench(
+                    plan, database_url=db, redis_url=redis, step=step, workdir=Path(tmp)
+                )
+
+
+def _servers(database_url: str | None, redis_url: str | None) -> Any:
+    """The configured servers, or embedded ones for the duration (as `brisk serve` does)."""
+    from brisk.cli import _embedded_if_needed, _load_settings
+
+    settings = _load_settings(dev=True, database_url=database_url, redis_url=redis_url)
+
+    class _Urls:
+        def __enter__(self) -> tuple[str, str | None]:
+            self._context = _embedded_if_needed(settings)
+            resolved = self._context.__enter__()
+            assert resolved.database_url is not None
+            return resolved.database_url, resolved.redis_url
+
+        def __exit__(self, *exc: object) -> None:
+            self._context.__exit__(*exc)  # type: ignore[arg-type]
+
+    return _Urls()
+
+
+def _write(
+    report: dict[str, Any],
+    *,
+    json_path: Path | None,
+    markdown_path: Path | None = None,
+    html_path: Path | None = None,
+) -> None:
+    if json_path:
+        write_json(report, json_path)
+    if markdown_path:
+        markdown_path.write_text(markdown(report))
+    if html_path:
+        html_path.write_text(html_page(report))

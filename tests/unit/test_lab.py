@@ -1,0 +1,116 @@
+"""The lab's pure parts: the request mix and the report's renderings."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from brisk.lab.report import REQUIRED, html_page, markdown, table_rows
+from brisk.lab.workload import (
+    MIX,
+    WRITES,
+    Sample,
+    build_requests,
+    read_requests,
+    write_requests,
+)
+
+SAMPLE = Sample(
+    slugs=[f"slug-{i}" for i in range(200)],
+    usernames=[f"user{i}" for i in range(50)],
+    tags=["python", "postgres", "c++ & rust"],
+    tokens=["t1", "t2"],
+)
+
+
+def test_mix_has_every_kind_and_five_percent_writes() -> None:
+    requests = build_requests(SAMPLE, count=2_000)
+    kinds = Counter(r.kind for r in requests)
+    assert set(kinds) == set(MIX)
+    writes = sum(n for kind, n in kinds.items() if kind in WRITES)
+    assert writes / len(requests) == sum(MIX[k] for k in WRITES) / sum(MIX.values())
+    assert 0.04 <= writes / len(requests) <= 0.06
+    assert all(r.token for r in requests if r.kind in WRITES | {"dashboard", "feed"})
+
+
+def test_mix_is_seeded_and_skewed() -> None:
+    assert build_requests(SAMPLE, seed=1) == build_requests(SAMPLE, seed=1)
+    assert build_requests(SAMPLE, seed=1) != build_requests(SAMPLE, seed=2)
+    slugs = Counter(r.path.split("/")[3] for r in build_requests(SAMPLE) if r.kind == "article")
+    # Popular articles first: the top one is asked for far more than an average one.
+    assert slugs.most_common(1)[0][1] > 5 * (sum(slugs.values()) / len(SAMPLE.slugs))
+
+
+def test_request_file_round_trips(tmp_path: Path) -> None:
+    requests = build_requests(SAMPLE, count=300)
+    write_requests(requests, tmp_path / "r.tsv")
+    assert read_requests(tmp_path / "r.tsv") == requests
+    # Tags are URL-encoded, so a line never holds a stray tab or space.
+    assert all(" " not in r.path for r in requests)
+
+
+def _load(rps: float, ms: float) -> dict[str, Any]:
+    cdf = [[q, ms * (1 + 3 * q)] for q in (0.1, 0.5, 0.9, 0.99, 1.0)]
+    closed = {"throughput_rps": rps, "avg_ms": ms, "p50_ms": ms, "p95_ms": 2 * ms,
+              "p99_ms": 3 * ms, "p999_ms": 4 * ms, "max_ms": 5 * ms, "errors": 0}  # fmt: skip
+    opened = closed | {"rate": rps / 2, "cdf": cdf, "requests": 10}
+    spread = {k: [v, v] for k, v in closed.items() if k != "errors"}
+    return {"closed": closed, "spread": spread, "open": opened, "db_calls_per_request": 2.0}
+
+
+def synthetic_report() -> dict[str, Any]:
+    profiles = {"before": _load(40, 400), "after": _load(900, 18)}
+    profiles["before+indexes"] = _load(200, 80) | {"technique": "indexes", "change": "+"}
+    return {
+        "before": {"avg_ms": 400.0, "p95_ms": 800.0, "throughput_rps": 40.0},
+        "after": {"avg_ms": 18.0, "p95_ms": 36.0, "throughput_rps": 900.0},
+        "article": {"before": {"avg_ms": 800, "p95_ms": 2000, "throughput_rps": 500},
+                    "after": {"avg_ms": 300, "p95_ms": 500, "throughput_rps": 2000}},
+        "techniques": {"indexes": {"alone_on_before_x": 5.0, "missing_from_after_x": 3.0}},
+        "claims": {
+            "indexes": {"with_ms": 1.0, "without_ms": 10.0, "reduction_pct": 90.0,
+                        "article_reduction_pct": 70, "queries": {}},
+            "cache": {"after": 1.0, "after_without_cache": 2.0, "before": 50.0,
+                      "before_with_cache": 20.0},
+            "parallel": {"sequential": {"avg_ms": 7.0}, "concurrent": {"avg_ms": 4.0},
+                         "single": {"avg_ms": 2.5}, "saved_by_concurrent_ms": 3.0,
+                         "saved_by_single_round_trip_ms": 4.5, "article_saved_ms": 400},
+            "pooling": {"pool_size": 2, "clients": 20} | {
+                case: {"errors": 0, "p50_ms": 10.0, "p99_ms": 50.0, "throughput_rps": 100.0}
+                for case in ("without_pool", "with_pool", "brisk")},
+        },
+        "profiles": profiles,
+        "generator": {"wrk_rps": 30000.0, "open_model_rps": 11000.0, "service_max_rps": 900.0,
+                      "headroom_x": 33.3, "ok": True},
+        "meta": {"scale": "XS", "commit": "abc1234", "cpus": 2, "cpu_model": "cpu <x>",
+                 "python": "3.11", "system": "Linux", "load_average": [1.0, 1.0, 1.0],
+                 "repetitions": 3, "seconds": 8, "connections": 16},
+    }  # fmt: skip
+
+
+def test_table_puts_the_article_beside_the_measurement() -> None:
+    rows = {row[0]: row for row in table_rows(synthetic_report())}
+    assert rows["Throughput"][1:] == ("40.0 req/s", "900 req/s", "22.5x more", "500 req/s",
+                                      "2,000 req/s")  # fmt: skip
+    assert rows["P95 latency"][3] == "22.2x lower"
+    assert rows["Avg response time"][4:] == ("800 ms", "300 ms")
+
+
+def test_html_is_self_contained_with_plots() -> None:
+    page = html_page(synthetic_report())
+    assert page.count("<svg") == 3
+    assert "<polyline" in page  # the CDF
+    assert "<script" not in page
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in page
+    assert "cpu &lt;x&gt;" in page  # escaped
+
+
+def test_markdown_and_json_render() -> None:
+    report = synthetic_report()
+    md = markdown(report)
+    assert "| Throughput | 40.0 req/s | 900 req/s |" in md
+    assert "commit" in md.lower()
+    assert set(REQUIRED) <= set(json.loads(json.dumps(report)))
