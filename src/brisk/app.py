@@ -15,6 +15,7 @@ from brisk import __version__
 from brisk.api import health
 from brisk.api.errors import install_error_handlers
 from brisk.api.limits import BodySizeLimit
+from brisk.api.openapi import document
 from brisk.api.responses import JSONBytes
 from brisk.articles.router import router as articles_router
 from brisk.articles.service import ArticleService
@@ -157,6 +158,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in routers:
         app.include_router(router, prefix="/api")
     app.include_router(health.router)
+    app.openapi = document(app, settings)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.http.max_body_bytes)
     if settings.http.trusted_proxies:
         # Outermost: the client address is settled before anything reads it.

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import (
-    CACHE_NAMESPACE,
-    REPO_ROOT,
-    TEST_SECRET,
-    create_scratch_database,
-    drop_database,
-)
+from tests.conftest import CACHE_NAMESPACE, REPO_ROOT, create_scratch_database, drop_database
+from tests.integration.live import serve, wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -41,57 +31,20 @@ def _newman() -> str:
     pytest.skip("newman not installed (needs Node.js: `make newman`); CI always runs it")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 async def live_server(
     servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
     admin_url, redis_url = servers
     database_url = await create_scratch_database(admin_url, "brisk_conformance")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "BRISK_DATABASE_URL": database_url,
-        "BRISK_REDIS_URL": redis_url,
-        "BRISK_SECRET_KEY": TEST_SECRET,
-        "BRISK_CACHE__NAMESPACE": f"{CACHE_NAMESPACE}-conformance",
-    }
-    log = (tmp_path_factory.mktemp("serve") / "serve.log").open("wb")
-    # Popen returns at once (the server runs alongside the tests), so nothing blocks the loop.
-    process = subprocess.Popen(  # noqa: ASYNC220
-        [sys.executable, "-m", "brisk.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    env = {"BRISK_CACHE__NAMESPACE": f"{CACHE_NAMESPACE}-conformance"}
+    served = serve(database_url, redis_url, tmp_path_factory.mktemp("serve") / "serve.log", env=env)
     try:
-        await _wait_ready(base, process)
-        yield f"{base}/api"
+        await wait_ready(served)
+        yield served.api
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+        served.stop()
         await drop_database(admin_url, database_url)
-
-
-async def _wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "brisk serve exited during startup"
-            try:
-                if (await client.get(f"{base}/health/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    pytest.fail("brisk serve did not become ready within 60 s")
 
 
 def test_official_suite_passes(live_server: str, tmp_path: Path) -> None:

@@ -31,5 +31,5 @@ async def ready(services: ServicesDep) -> Response:
             if services.redis is not None:
                 await services.redis.ping()
     except Exception as exc:
-        return error_response(503, f"not ready: {type(exc).__name__}")
+        return error_response(503, f"not ready: {type(exc).__name__}", headers={"Retry-After": "1"})
     return JSONBytes({"status": "ok"})

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 
-class JSONBytes(Response):
-    media_type = "application/json"
+class JSONBytes(JSONResponse):
+    """A JSONResponse (so FastAPI documents the route's model as its body) rendered by orjson;
+    bytes pass through as they are (a cached body is sent without re-serializing)."""
 
     def render(self, content: Any) -> bytes:
         if isinstance(content, bytes):

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator
 
-from brisk.schemas import MAX_TAGS, ArticleBody, Description, ProfilePublic, Strict, Tag, Title
+from brisk.schemas import (
+    MAX_TAGS,
+    ArticleBody,
+    Description,
+    Patch,
+    ProfilePublic,
+    Strict,
+    Tag,
+    Title,
+)
 
 
 def _unique(tags: list[str] | None) -> list[str] | None:
@@ -20,7 +29,7 @@ class ArticleCreate(Strict):
     _dedupe = field_validator("tagList")(_unique)
 
 
-class ArticleUpdate(Strict):
+class ArticleUpdate(Patch):
     title: Title | None = None
     description: Description | None = None
     body: ArticleBody | None = None
@@ -28,12 +37,6 @@ class ArticleUpdate(Strict):
     tagList: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
 
     _dedupe = field_validator("tagList")(_unique)
-
-    @model_validator(mode="after")
-    def _at_least_one(self) -> ArticleUpdate:
-        if not any(v is not None for v in (self.title, self.description, self.body, self.tagList)):
-            raise ValueError("at least one field is required")
-        return self
 
 
 class ArticleCreateRequest(BaseModel):

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from brisk.schemas import Cursor, ProfilePublic, Strict
+from brisk.schemas import Cursor, ProfilePublic, Strict, no_nulls, refuse_nulls
 
 Kind = Literal["follow", "favorite", "comment"]
 MAX_IDS = 100
 
 
+def _one_of_schema(schema: dict[str, Any]) -> None:
+    no_nulls(schema)
+    schema.update(minProperties=1, maxProperties=1)
+
+
 class NotificationRead(Strict):
     """Mark read: these ids, or everything up to and including this cursor (one of the two)."""
+
+    model_config = ConfigDict(json_schema_extra=_one_of_schema)
 
     ids: list[Cursor] | None = Field(default=None, min_length=1, max_length=MAX_IDS)
     upTo: Cursor | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> NotificationRead:
-        if (self.ids is None) == (self.upTo is None):
+        if len(self.model_fields_set) != 1:
             raise ValueError("give either ids or upTo")
+        refuse_nulls(self)
         return self
 
 
