@@ -45,3 +45,6 @@ async def test_method_not_allowed_names_every_method_of_the_path(
     assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
     response = await client.request("PATCH", "/api/articles/some-slug")
     assert set(response.headers["allow"].split(", ")) == {"DELETE", "GET", "PUT"}
+    # /api/articles/feed is its own resource, though /api/articles/{slug} matches it too.
+    response = await client.request("PATCH", "/api/articles/feed")
+    assert response.headers["allow"] == "GET"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
 
 from brisk.api.responses import JSONBytes
 from brisk.errors import (
@@ -78,25 +78,37 @@ def _validation_error(_: Request, exc: Exception) -> Response:
     return error_response(422, *(_describe(e) for e in exc.errors()))
 
 
-_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+def _resources(app: Any) -> list[tuple[int, re.Pattern[str], str]]:
+    """(parameters, path regex, Allow) per documented path, most literal first: the OpenAPI
+    document is what clients (and schemathesis) hold the Allow header to."""
+    table = getattr(app.state, "allow_by_path", None)
+    if table is None:
+        table = []
+        for path, item in app.openapi()["paths"].items():
+            parts = re.split(r"(\{[^/]+\})", path)
+            regex = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+            allow = ", ".join(sorted(method.upper() for method in item))
+            table.append((path.count("{"), re.compile(f"^{regex}$"), allow))
+        table.sort(key=lambda row: row[0])
+        app.state.allow_by_path = table
+    return cast(list[tuple[int, re.Pattern[str], str]], table)
 
 
-def _allowed_methods(request: Request) -> str:
-    """Every method some route serves on this path: Starlette names only the first route's."""
-    routes = request.app.router.routes
-    allowed = [
-        method
-        for method in _METHODS
-        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
-    ]
-    return ", ".join(allowed)
+def _allowed_methods(request: Request, default: str) -> str:
+    """The methods of the resource the path names. Starlette names those of the first route that
+    matched the path, which for /api/articles/feed is the feed (GET) or, with another method,
+    /api/articles/{slug} (PUT, DELETE): two resources mixed."""
+    path = request.url.path
+    return next(
+        (allow for _, regex, allow in _resources(request.app) if regex.match(path)), default
+    )
 
 
 def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
-        headers["Allow"] = _allowed_methods(request)
+        headers["Allow"] = _allowed_methods(request, headers.get("Allow", ""))
     return error_response(exc.status_code, str(exc.detail), headers=headers)
 
 
