@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import create_scratch_database, drop_database
+from tests.conftest import CACHE_NAMESPACE, create_scratch_database, drop_database
 from tests.integration.live import Served, serve, wait_ready
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -27,7 +27,7 @@ async def server(servers: tuple[str, str], tmp_path: Path) -> AsyncIterator[Serv
     env = {
         # Login and register limits have their own tests; here they would only cut coverage.
         "BRISK_LIMITS__ENABLED": "false",
-        "BRISK_CACHE__NAMESPACE": f"fuzz-{os.getpid()}",
+        "BRISK_CACHE__NAMESPACE": f"{CACHE_NAMESPACE}-fuzz",
     }
     served = serve(database_url, redis_url, tmp_path / "serve.log", env=env)
     try:
