@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 import orjson
 import redis.asyncio as aioredis
@@ -58,12 +59,19 @@ class EvictionBus:
     """Keeps one subscription alive and applies what arrives to the L1."""
 
     def __init__(
-        self, client: RedisClient, channel: str, local: LocalCache, *, owns_client: bool
+        self,
+        client: RedisClient,
+        channel: str,
+        local: LocalCache,
+        evict: Callable[[list[str]], None],
+        *,
+        owns_client: bool,
     ) -> None:
         self._client = client
         self._owns_client = owns_client
         self._channel = channel
         self._local = local
+        self._evict = evict
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         # Counters for metrics and tests.
@@ -144,4 +152,4 @@ class EvictionBus:
                 self._local.clear()
                 return
             self.received += 1
-            self._local.invalidate([k for k in keys if isinstance(k, str)])
+            self._evict([k for k in keys if isinstance(k, str)])

@@ -89,6 +89,7 @@ class Cache:
                 subscriber,
                 self.keys.eviction_channel,
                 self.local,
+                self._evict_local,
                 owns_client=subscriber is not redis,
             )
         self._set_if_leased = redis.register_script(_SET_IF_LEASED) if redis else None
@@ -260,7 +261,14 @@ class Cache:
             sent = await self._call("invalidate", self._send_invalidations, chunk, chunk_versions)
             if sent is _FAILED:
                 self._remember(chunk, chunk_versions)
-            self.local.invalidate(chunk)
+            self._evict_local(chunk)
+
+    def _evict_local(self, names: list[str]) -> None:
+        """Drop from L1, and detach loads in flight: they may have read the old row, so a read
+        that starts now must not join them (they finish for the readers they already have)."""
+        self.local.invalidate(names)
+        for name in names:
+            self._flights.pop(name, None)
 
     async def _send_invalidations(self, names: list[str], version_names: list[str]) -> None:
         assert self._redis is not None
