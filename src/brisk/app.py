@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from brisk import __version__
 from brisk.api import health
 from brisk.api.errors import install_error_handlers
+from brisk.api.fastpath import CachedReadFastPath
 from brisk.api.limits import BodySizeLimit
 from brisk.api.openapi import document
 from brisk.api.responses import JSONBytes
@@ -160,6 +161,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.openapi = document(app, settings)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.http.max_body_bytes)
+    if settings.cache.enabled:
+        app.add_middleware(CachedReadFastPath)
     if settings.http.trusted_proxies:
         # Outermost: the client address is settled before anything reads it.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.http.trusted_proxies)

@@ -127,7 +127,8 @@ class Cache:
         if not self.enabled:
             return None
         value = self.local.get(key.name)
-        self._observe("l1", key.family, "miss" if value is None else "hit", 0.0)
+        if value is not None:  # a miss goes on to get_or_load, which counts it
+            self._observe("l1", key.family, "hit", 0.0)
         return value
 
     async def get_or_load(self, key: Key, loader: Loader) -> bytes:

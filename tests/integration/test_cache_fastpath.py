@@ -1,0 +1,80 @@
+"""Anonymous cached GETs are answered from L1 before routing, with the same bytes the full path
+gives; everything else goes the full way."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+from brisk.app import Services
+from tests.integration.conftest import Api, assert_error
+
+
+@pytest.fixture
+def routed(services: Services, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How many requests reached each service read (i.e. went through FastAPI)."""
+    calls: Counter[str] = Counter()
+    for service, method in (
+        (services.articles, "get_article"),
+        (services.profiles, "get_profile"),
+        (services.tags, "list_tags"),
+    ):
+        original = getattr(service, method)
+
+        async def counted(*args: Any, _name: str = method, _f: Any = original, **kw: Any) -> Any:
+            calls[_name] += 1
+            return await _f(*args, **kw)
+
+        monkeypatch.setattr(service, method, counted)
+    return calls
+
+
+async def test_second_anonymous_read_skips_the_framework(
+    client: httpx.AsyncClient, api: Api, routed: Counter[str]
+) -> None:
+    writer = await api.register("writer")
+    slug = (await api.create_article(writer, "fast", ["x"]))["slug"]
+    for url, read in (
+        (f"/api/articles/{slug}", "get_article"),
+        ("/api/profiles/writer", "get_profile"),
+        ("/api/tags", "list_tags"),
+    ):
+        first, second = await client.get(url), await client.get(url)
+        assert first.status_code == second.status_code == 200
+        assert first.content == second.content
+        assert first.headers["content-type"] == second.headers["content-type"]
+        assert routed[read] == 1, url  # the second never reached the route
+
+    # A signed-in viewer always takes the full path (their flags are their own).
+    await client.get(f"/api/articles/{slug}", headers=writer.auth)
+    assert routed["get_article"] == 2
+
+
+async def test_a_write_sends_the_next_read_the_full_way(
+    client: httpx.AsyncClient, api: Api, routed: Counter[str]
+) -> None:
+    writer = await api.register("writer")
+    slug = (await api.create_article(writer, "fast"))["slug"]
+    await client.get(f"/api/articles/{slug}")
+    changed = {"article": {"body": "changed"}}
+    assert (await client.put(f"/api/articles/{slug}", json=changed, headers=writer.auth)).is_success
+    after = await client.get(f"/api/articles/{slug}")
+    assert after.json()["article"]["body"] == "changed"
+    assert routed["get_article"] == 2
+
+
+async def test_what_it_must_not_answer_still_gets_the_routes_answer(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    writer = await api.register("writer")
+    slug = (await api.create_article(writer, "fast"))["slug"]
+    await client.get(f"/api/articles/{slug}")
+    assert_error(await client.get("/api/articles/feed"), 401)
+    assert_error(await client.get("/api/articles/no-such-article"), 404)
+    assert_error(await client.get("/api/profiles/nobody"), 404)
+    comments = await client.get(f"/api/articles/{slug}/comments")
+    assert comments.json() == {"comments": []}
+    assert (await client.delete(f"/api/articles/{slug}")).status_code == 401
