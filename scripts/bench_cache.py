@@ -1,0 +1,168 @@
+"""Cached reads vs a bare ASGI app on the same server and core, side by side in one run.
+
+    BRISK_DATABASE_URL=... BRISK_REDIS_URL=... python scripts/bench_cache.py [--rounds 3]
+
+Starts `uvicorn brisk.lab.constant:app` and `brisk serve` (one worker each, both pinned to
+core 1), warms brisk's cache, then alternates `wrk -t1 -c64` runs (pinned to core 0) over the
+bare app and each cached endpoint, round after round, so machine noise hits all of them alike.
+Prints req/s and p99 per run, the medians, each endpoint's ratio to the bare app, and the
+PostgreSQL transactions per request during each run (≈ the miss ratio: a hit costs none).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+import httpx
+import jwt
+
+BARE_PORT, BRISK_PORT = 8401, 8402
+
+
+def _start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["taskset", "-c", "1", *cmd], env=env, stdout=subprocess.DEVNULL)
+
+
+def _wait(url: str) -> None:
+    for _ in range(200):
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def _wrk(url: str, seconds: int, headers: dict[str, str]) -> tuple[float, float]:
+    args = ["taskset", "-c", "0", "wrk", "-t1", "-c64", f"-d{seconds}s", "--latency"]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    assert p99 is not None, out
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise SystemExit(f"{url}: {errors.group(1)} error responses\n{out}")
+    return rps, float(p99.group(1)) * scale
+
+
+def _commits(dsn: str) -> int:
+    out = subprocess.run(
+        [
+            "psql",
+            dsn,
+            "-Atc",
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return int(out.strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    opts = parser.parse_args()
+    dsn = os.environ["BRISK_DATABASE_URL"]
+    env = {**os.environ, "BRISK_CACHE__NAMESPACE": f"bench{os.getpid()}"}
+    env.setdefault("BRISK_SECRET_KEY", "bench-secret-" + "x" * 40)
+    bin_dir = os.path.dirname(sys.executable)
+    servers = [
+        _start(
+            [
+                f"{bin_dir}/uvicorn",
+                "brisk.lab.constant:app",
+                "--port",
+                str(BARE_PORT),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env,
+        ),
+        _start([f"{bin_dir}/brisk", "serve", "--port", str(BRISK_PORT)], env),
+    ]
+    try:
+        base = f"http://127.0.0.1:{BRISK_PORT}"
+        _wait(f"http://127.0.0.1:{BARE_PORT}/")
+        _wait(f"{base}/health/live")
+        slug = httpx.get(f"{base}/api/articles?limit=1").json()["articles"][0]["slug"]
+        username = httpx.get(f"{base}/api/articles/{slug}").json()["article"]["author"]["username"]
+        token = _token_for(dsn, env["BRISK_SECRET_KEY"])
+        auth = {"Authorization": f"Token {token}"}
+        targets = {
+            "bare ASGI, 1 KB": (f"http://127.0.0.1:{BARE_PORT}/", {}),
+            "GET /api/articles/:slug": (f"{base}/api/articles/{slug}", {}),
+            "GET /api/profiles/:username": (f"{base}/api/profiles/{username}", {}),
+            "GET /api/tags": (f"{base}/api/tags", {}),
+            "GET /api/dashboard": (f"{base}/api/dashboard", auth),
+        }
+        for url, headers in targets.values():  # warm: fill L2 and L1
+            for _ in range(3):
+                assert httpx.get(url, headers=headers).status_code == 200, url
+        runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in targets}
+        for round_no in range(opts.rounds):
+            for name, (url, headers) in targets.items():
+                before = _commits(dsn)
+                rps, p99 = _wrk(url, opts.seconds, headers)
+                per_request = (_commits(dsn) - before) / (rps * opts.seconds)
+                runs[name].append((rps, p99, per_request))
+                print(
+                    f"round {round_no + 1} {name:30} {rps:9.0f} req/s  p99 {p99:7.2f} ms  "
+                    f"db tx/req {per_request:.4f}",
+                    flush=True,
+                )
+        bare = statistics.median(r[0] for r in runs["bare ASGI, 1 KB"])
+        print("\nmedians")
+        for name, results in runs.items():
+            rps = statistics.median(r[0] for r in results)
+            p99 = statistics.median(r[1] for r in results)
+            tx = statistics.median(r[2] for r in results)
+            spread = f"{min(r[0] for r in results):.0f}-{max(r[0] for r in results):.0f}"
+            print(
+                f"{name:30} {rps:9.0f} req/s ({spread})  {rps / bare:6.1%} of bare  "
+                f"p99 {p99:7.2f} ms  db tx/req {tx:.4f}"
+            )
+    finally:
+        for proc in servers:
+            proc.send_signal(signal.SIGTERM)
+        for proc in servers:
+            proc.wait(timeout=30)
+
+
+def _token_for(dsn: str, secret: str) -> str:
+    """A token for the user with the most notifications (the fullest dashboard)."""
+    out = subprocess.run(
+        [
+            "psql",
+            dsn,
+            "-Atc",
+            "SELECT recipient_id FROM notifications GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    now = int(time.time())
+    return jwt.encode({"sub": out, "iat": now, "exp": now + 3600}, secret, algorithm="HS256")
+
+
+if __name__ == "__main__":
+    main()
