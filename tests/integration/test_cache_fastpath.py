@@ -78,3 +78,36 @@ async def test_what_it_must_not_answer_still_gets_the_routes_answer(
     comments = await client.get(f"/api/articles/{slug}/comments")
     assert comments.json() == {"comments": []}
     assert (await client.delete(f"/api/articles/{slug}")).status_code == 401
+
+
+async def test_a_viewers_cached_dashboard_skips_the_framework_and_stays_fresh(
+    client: httpx.AsyncClient, api: Api, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    me, fan = await api.register("me"), await api.register("fan")
+    slug = (await api.create_article(me, "mine"))["slug"]
+    calls: Counter[str] = Counter()
+    original = services.dashboard.get_dashboard
+
+    async def counted(**kw: Any) -> bytes:
+        calls["get_dashboard"] += 1
+        return await original(**kw)
+
+    monkeypatch.setattr(services.dashboard, "get_dashboard", counted)
+    first = await client.get("/api/dashboard", headers=me.auth)
+    second = await client.get("/api/dashboard", headers=me.auth)
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    assert calls["get_dashboard"] == 1
+
+    # Someone else's token gets their own dashboard, never mine.
+    theirs = (await client.get("/api/dashboard", headers=fan.auth)).json()["dashboard"]
+    assert theirs["user"]["username"] == "fan"
+    # A bad token is the full path's 401, not a cached body.
+    assert_error(await client.get("/api/dashboard", headers={"Authorization": "Token x"}), 401)
+    assert_error(await client.get("/api/dashboard", headers={"Authorization": "Basic x"}), 401)
+
+    # A notification for me changes my dashboard at once.
+    await api.favorite(fan, slug)
+    after = (await client.get("/api/dashboard", headers=me.auth)).json()["dashboard"]
+    assert after["unreadCount"] == 1
+    assert after["articles"][0]["favoritesCount"] == 1

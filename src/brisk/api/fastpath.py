@@ -1,11 +1,13 @@
-"""Anonymous GETs of cached resources answered from L1 before FastAPI routes them.
+"""Cached GETs answered from L1 before FastAPI routes them.
 
 An anonymous read of an article, a profile or the tag list is the same bytes for everyone, so
 when L1 holds them there is nothing left to do but send them: no routing, no dependency
-injection, no validation. On a miss (or any request this does not recognise) the request goes
-on to FastAPI unchanged, whose service fills the cache. Only L1 is consulted: this path never
-waits on Redis or PostgreSQL. A key only exists in L1 after a request through the full route
-validated the same path, so a hit can only answer what FastAPI would have answered 200.
+injection, no validation. The dashboard is one viewer's own: with a valid token, its key (with
+the version tokens read from Redis, as the full path does) is looked up the same way. On a miss,
+a bad token, or any request this does not recognise, the request goes on to FastAPI unchanged,
+whose service fills the cache or answers the error. Only L1 holds what is sent: a key only
+exists there after a request through the full route validated the same request, so a hit can
+only answer what FastAPI would have answered 200.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from typing import TYPE_CHECKING
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
+    from brisk.app import Services
     from brisk.cache import Cache, Key
 
 ARTICLES = "/api/articles/"
 PROFILES = "/api/profiles/"
 TAGS = "/api/tags"
+DASHBOARD = "/api/dashboard"
 
 
 def _key_and_route(cache: Cache, path: str) -> tuple[Key, str] | None:
@@ -43,7 +47,7 @@ class CachedReadFastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            body = self._cached(scope)
+            body = await self._cached(scope)
             if body is not None:
                 await send(
                     {
@@ -60,16 +64,36 @@ class CachedReadFastPath:
         await self.app(scope, receive, send)
 
     @staticmethod
-    def _cached(scope: Scope) -> bytes | None:
-        for name, _ in scope["headers"]:
+    async def _cached(scope: Scope) -> bytes | None:
+        services: Services = scope["app"].state.services
+        authorization = None
+        for name, value in scope["headers"]:
             if name == b"authorization":
+                authorization = value
+        path = scope["path"]
+        if authorization is not None:
+            if path != DASHBOARD:
                 return None  # a viewer's response has their own flags: the full path
-        cache: Cache = scope["app"].state.services.cache
-        found = _key_and_route(cache, scope["path"])
-        if found is None:
-            return None
-        body = cache.peek(found[0])
+            key = await _dashboard_key(services, authorization)
+            route = DASHBOARD
+        else:
+            found = _key_and_route(services.cache, path)
+            if found is None:
+                return None
+            key, route = found
+        body = None if key is None else services.cache.peek(key)
         if body is not None:
             # For the metrics middleware: this request never reached the router.
-            scope["brisk.route"] = found[1]
+            scope["brisk.route"] = route
         return body
+
+
+async def _dashboard_key(services: Services, authorization: bytes) -> Key | None:
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() not in ("token", "bearer"):
+        return None
+    try:
+        viewer_id = services.tokens.user_id(token.strip())
+    except Exception:
+        return None
+    return await services.dashboard.cached_key(viewer_id)

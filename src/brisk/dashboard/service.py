@@ -12,7 +12,7 @@ import orjson
 
 from brisk.articles import repository as articles
 from brisk.articles.service import article_card, page_versions
-from brisk.cache import Cache, viewer
+from brisk.cache import Cache, Key, viewer
 from brisk.dashboard import repository as repo
 from brisk.db import Database
 from brisk.errors import NotFoundError, ServiceUnavailableError
@@ -79,11 +79,19 @@ class DashboardService:
         reads, carrying the tokens of what can change it: any article, any profile (authors are
         embedded), and the viewer's own notifications, follows and favorites.
         """
-        return await self.cache.get_versioned(
-            (*page_versions(), viewer(viewer_id)),
-            lambda versions: self.cache.keys.dashboard(versions, viewer_id),
-            lambda: self._load(viewer_id),
-        )
+        key = await self.cached_key(viewer_id)
+        if key is None:
+            return await self._load(viewer_id)
+        return await self.cache.get_or_load(key, lambda: self._load(viewer_id))
+
+    async def cached_key(self, viewer_id: int) -> Key | None:
+        """The key of this viewer's dashboard now, or None when it cannot be cached now."""
+        if not self.cache.enabled:
+            return None
+        versions = await self.cache.versions([*page_versions(), viewer(viewer_id)])
+        if versions is None:
+            return None  # without the current tokens nothing cached can be trusted
+        return self.cache.keys.dashboard(versions, viewer_id)
 
     async def _load(self, viewer_id: int) -> bytes:
         strategy = self.settings.strategy
