@@ -29,6 +29,7 @@ from tests.integration.conftest import ApiUser, quick_user
 # only the eviction messages can keep the second instance fresh.
 STALENESS_BOUND_SECONDS = 3 * HEARTBEAT_SECONDS
 LONG_L1_TTL = 600.0
+LEASE_WAIT_SECONDS = 10.0
 
 
 @dataclass
@@ -42,9 +43,12 @@ class Instance:
 @pytest.fixture
 async def pair(settings: Settings) -> AsyncIterator[tuple[Instance, Instance]]:
     """Two app instances (as two processes would be), each with its own L1."""
-    tuned = settings.model_copy(
-        update={"cache": settings.cache.model_copy(update={"l1_ttl_seconds": LONG_L1_TTL})}
+    # The lease wait is long here: one load overall holds while the lease holder finishes
+    # within it, and 500 requests in one event loop on a busy 2-core machine can take a while.
+    cache = settings.cache.model_copy(
+        update={"l1_ttl_seconds": LONG_L1_TTL, "lease_wait_seconds": LEASE_WAIT_SECONDS}
     )
+    tuned = settings.model_copy(update={"cache": cache})
     instances = []
     app_a, app_b = create_app(tuned), create_app(tuned)
     async with LifespanManager(app_a), LifespanManager(app_b):
