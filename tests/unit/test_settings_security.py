@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import jwt
 import pytest
@@ -138,3 +139,40 @@ def test_token_of_a_previous_secret_is_valid_until_its_exp_or_the_cutoff() -> No
         cut.user_id(old)
     with pytest.raises(AuthenticationRequiredError, match="invalid"):
         TokenCodec(SECRET, 3600).user_id(old)  # rotation over: the old key is gone
+
+
+def test_a_remembered_token_still_expires_and_still_honours_the_cutoff(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    codec = TokenCodec(SECRET, ttl_seconds=60)
+    token = codec.issue(7)
+    assert codec.user_id(token) == 7
+    assert codec.user_id(token) == 7  # the second check is the remembered one
+    # Past its exp (as PyJWT sees time too), the remembered token is refused.
+    later = time.time() + 120
+    monkeypatch.setattr("brisk.security.time.time", lambda: later)
+    monkeypatch.setattr("jwt.api_jwt.datetime", _FrozenDatetime(later))
+    with pytest.raises(AuthenticationRequiredError, match="expired"):
+        codec.user_id(token)
+
+    old = TokenCodec("o" * 40, 3600).issue(8)
+    cutoff = datetime.fromtimestamp(later + 10, UTC)
+    rotated = TokenCodec(SECRET, 3600, previous_secrets=["o" * 40], previous_valid_until=cutoff)
+    assert rotated.user_id(old) == 8
+    monkeypatch.setattr("brisk.security.time.time", lambda: later + 20)
+    monkeypatch.setattr("jwt.api_jwt.datetime", _FrozenDatetime(later + 20))
+    with pytest.raises(AuthenticationRequiredError, match="expired"):
+        rotated.user_id(old)  # remembered, but its secret's cutoff has passed
+
+
+class _FrozenDatetime:
+    """Stands in for datetime inside PyJWT, so its exp check sees the same moved clock."""
+
+    def __init__(self, moment: float) -> None:
+        self._moment = moment
+
+    def now(self, tz: Any = None) -> datetime:
+        return datetime.fromtimestamp(self._moment, tz)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(datetime, name)
