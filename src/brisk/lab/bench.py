@@ -10,6 +10,7 @@ article's four claims. `--url` measures one running service instead.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import platform
 import secrets
@@ -17,7 +18,8 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,9 +53,13 @@ class BenchPlan:
     open_fraction: float = 0.5  # arrival rate as a share of the profile's closed throughput
     profiles: tuple[Profile, ...] = ALL
     claim_seconds: float = 5.0
+    max_seconds: float = 40.0  # the longest a slow profile's run may take
     keep: bool = False
     # Prefix of the databases the bench creates (tests use their own).
     database_prefix: str = "brisk_lab"
+    # A file to flock around each measurement, so that on a shared machine measurements
+    # never overlap while the holds stay short (one profile or one claim each).
+    lock: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -62,6 +68,7 @@ class BenchPlan:
             scale="XS",
             seconds=3.0,
             warmup_seconds=1.5,
+            max_seconds=10.0,
             repetitions=2,
             open_seconds=3.0,
             profiles=QUICK,
@@ -77,24 +84,51 @@ def _median_spread(runs: list[LoadResult]) -> tuple[dict[str, float], dict[str, 
     return median, spread
 
 
+def _clamp(value: float, low: float, high: float) -> float:
+    return max(low, min(high, value))
+
+
 def measure(
     url: str, requests_file: Path, plan: BenchPlan, *, server: Server | None, step: Step
 ) -> dict[str, Any]:
-    """Warm up, then `repetitions` closed runs and one open run at a share of their rate."""
+    """Warm up, then `repetitions` closed runs and one open run at a share of their rate.
+
+    A slow profile gets longer runs (up to `max_seconds`): each connection must complete a
+    few requests, or the slow ones would still be in flight when the run ends and the
+    figures would only hold the fast ones."""
     generator = cpus()[0]
-    drive(url, requests_file, plan.warmup_seconds, connections=plan.connections, cpu=generator)
+    warm = drive(
+        url,
+        requests_file,
+        plan.warmup_seconds,
+        connections=plan.connections,
+        cpu=generator,
+        timeout_seconds=plan.max_seconds,
+    )
+    seconds = _clamp(
+        3 * plan.connections / max(warm.throughput_rps, 1e-3), plan.seconds, plan.max_seconds
+    )
     cpu_before = server.cpu_seconds() if server else 0.0
     runs = []
     for i in range(plan.repetitions):
-        step(f"run {i + 1}/{plan.repetitions}")
+        step(f"run {i + 1}/{plan.repetitions} ({seconds:.0f} s)")
         runs.append(
-            drive(url, requests_file, plan.seconds, connections=plan.connections, cpu=generator)
+            drive(
+                url,
+                requests_file,
+                seconds,
+                connections=plan.connections,
+                cpu=generator,
+                timeout_seconds=plan.max_seconds,
+            )
         )
     cpu_used = (server.cpu_seconds() - cpu_before) if server else 0.0
     median, spread = _median_spread(runs)
-    rate = max(1.0, round(median["throughput_rps"] * plan.open_fraction, 1))
-    step(f"open model at {rate:g} req/s")
-    opened = drive(url, requests_file, plan.open_seconds, rate=rate, cpu=generator)
+    rate = max(0.05, round(median["throughput_rps"] * plan.open_fraction, 2))
+    # At least ~30 requests at that rate, within the same bound.
+    open_seconds = _clamp(30 / rate, plan.open_seconds, plan.max_seconds)
+    step(f"open model at {rate:g} req/s ({open_seconds:.0f} s)")
+    opened = drive(url, requests_file, open_seconds, rate=rate, cpu=generator)
     completed = sum(r.requests for r in runs)
     return {
         "closed": median,
@@ -102,7 +136,8 @@ def measure(
         "runs": [r.to_dict() for r in runs],
         "open": opened.to_dict(),
         "app_cpu_ms_per_request": 1e3 * cpu_used / completed if completed and server else None,
-        "requests": completed + opened.requests,
+        "requests": warm.requests + completed + opened.requests,
+        "run_seconds": seconds,
     }
 
 
@@ -119,14 +154,11 @@ def _profile(
     profile_env = env | {"BRISK_DATABASE_URL": db_url} | profile.env
     with Server(profile.app, profile_env, cpu=cpus()[1]) as server:
         result = measure(server.url, requests_file, plan, server=server, step=step)
-        warm = result["requests"]
-    # After the server stopped: its backends flushed their statistics as they exited.
+    # After the server stopped: its backends flushed their statistics as they exited. Requests
+    # still in flight when a run ended count in the database but not here: a slight excess.
     time.sleep(0.5)
     calls = asyncio.run(databases.transactions(db_url)) - calls_before - 1
-    # The warm-up's requests are in the database's count but not in `requests`: estimate
-    # them from the measured rate.
-    warmup = result["closed"]["throughput_rps"] * plan.warmup_seconds
-    result["db_calls_per_request"] = calls / (warm + warmup) if warm + warmup else None
+    result["db_calls_per_request"] = calls / result["requests"] if result["requests"] else None
     result["label"], result["technique"], result["change"] = (
         profile.label,
         profile.technique,
@@ -146,8 +178,12 @@ def generator_ceiling(step: Step) -> dict[str, Any]:
             closed = drive(server.url, path, 3, connections=64, cpu=gen_cpu)
             step("generator ceiling (open model)")
             opened = drive(server.url, path, 2, rate=12_000, connections=64, cpu=gen_cpu)
-    return {"wrk_rps": closed.throughput_rps, "open_model_rps": opened.throughput_rps,
-            "open_model_rate": 12_000.0, "open_model_p99_ms": opened.p99_ms}  # fmt: skip
+    return {
+        "wrk_rps": closed.throughput_rps,
+        "open_model_rps": opened.throughput_rps,
+        "open_model_rate": 12_000.0,
+        "open_model_p99_ms": opened.p99_ms,
+    }
 
 
 def _machine() -> dict[str, Any]:
@@ -162,8 +198,11 @@ def _machine() -> dict[str, Any]:
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-            capture_output=True, text=True, check=False, cwd=Path(__file__).parent,
-        ).stdout.strip()  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
     except OSError:
         commit = ""
     return {
@@ -216,6 +255,20 @@ def _techniques(profiles: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+@contextmanager
+def held(lock: Path | None) -> Iterator[None]:
+    """Hold `lock` (flock, exclusive) for the block; nothing when there is none."""
+    if lock is None:
+        yield
+        return
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _prefixed(step: Step, prefix: str) -> Step:
     return lambda text: step(f"{prefix}: {text}")
 
@@ -247,7 +300,8 @@ def run_bench(
         for kind, name in names.items()
     }
     try:
-        ceiling = generator_ceiling(step)
+        with held(plan.lock):
+            ceiling = generator_ceiling(step)
         step("workload: sampling the service")
         with Server(AFTER.app, env | {"BRISK_DATABASE_URL": urls["shipped"]}) as server:
             sample = sample_service(server.url)
@@ -258,21 +312,28 @@ def run_bench(
         for profile in plan.profiles:
             step(f"profile {profile.name}")
             sub = _prefixed(step, profile.name)
-            profiles[profile.name] = _profile(profile, urls, env, requests_file, plan, sub)
+            with held(plan.lock):
+                profiles[profile.name] = _profile(profile, urls, env, requests_file, plan, sub)
         step("claim: query time with and without indexes")
-        report_claims: dict[str, Any] = {
-            "indexes": asyncio.run(claims.query_times(urls["shipped"], urls["bare"])),
-            "cache": claims.cache_calls(profiles),
-        }
+        with held(plan.lock):
+            indexes = asyncio.run(claims.query_times(urls["shipped"], urls["bare"]))
+        report_claims: dict[str, Any] = {"indexes": indexes, "cache": claims.cache_calls(profiles)}
         step("claim: parallel reads")
-        report_claims["parallel"] = claims.parallel_reads(
-            urls["shipped"], env, only(requests, "dashboard"), workdir,
-            seconds=plan.claim_seconds, cpus=cpus(),
-        )  # fmt: skip
+        dashboard = only(requests, "dashboard")
+        with held(plan.lock):
+            report_claims["parallel"] = claims.parallel_reads(
+                urls["shipped"], env, dashboard, workdir, seconds=plan.claim_seconds, cpus=cpus()
+            )
         step("claim: pooling")
-        report_claims["pooling"] = claims.pooling(
-            urls["shipped"], env, requests_file, pool=2, seconds=plan.claim_seconds, cpus=cpus()
-        )
+        with held(plan.lock):
+            report_claims["pooling"] = claims.pooling(
+                urls["shipped"],
+                env,
+                requests_file,
+                pool=2,
+                seconds=plan.claim_seconds,
+                cpus=cpus(),
+            )
     finally:
         if not plan.keep:
             for name in names.values():
@@ -288,15 +349,20 @@ def run_bench(
         "claims": report_claims,
         "profiles": profiles,
         "generator": ceiling,
-        "meta": _machine() | {
-            "scale": plan.scale, "seed": plan.seed, "seconds": plan.seconds,
-            "repetitions": plan.repetitions, "connections": plan.connections,
-            "open_fraction": plan.open_fraction, "requests_in_mix": len(requests),
+        "meta": _machine()
+        | {
+            "scale": plan.scale,
+            "seed": plan.seed,
+            "seconds": plan.seconds,
+            "repetitions": plan.repetitions,
+            "connections": plan.connections,
+            "open_fraction": plan.open_fraction,
+            "requests_in_mix": len(requests),
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "duration_s": time.time() - started,
             "load_average_end": list(os.getloadavg()),
         },
-    }  # fmt: skip
+    }
 
 
 def run_against_url(url: str, plan: BenchPlan, *, step: Step, workdir: Path) -> dict[str, Any]:
@@ -315,7 +381,9 @@ def run_against_url(url: str, plan: BenchPlan, *, step: Step, workdir: Path) -> 
     return {
         "service": {"url": url, **result},
         "generator": ceiling,
-        "meta": _machine() | {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                       time.gmtime(started)),
-                              "duration_s": time.time() - started},
-    }  # fmt: skip
+        "meta": _machine()
+        | {
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "duration_s": time.time() - started,
+        },
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,12 +12,22 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from brisk.lab.bench import BenchPlan, run_against_url, run_bench
+from brisk.lab.profiles import ALL, Profile
 from brisk.lab.report import html_page, markdown, print_report, write_json
 from brisk.lab.seed import scale_name
 from brisk.lab.wrk import WrkMissingError, wrk_path
 
 # Steps that move the bar; anything else only changes its text.
 _MAJOR = ("data set", "copies", "generator ceiling (wrk)", "workload", "profile ", "claim")
+
+
+def _chosen(names: str) -> tuple[Profile, ...]:
+    wanted = {name.strip() for name in names.split(",") if name.strip()} | {"before", "after"}
+    unknown = wanted - {p.name for p in ALL}
+    if unknown:
+        known = ", ".join(p.name for p in ALL)
+        raise typer.BadParameter(f"unknown profile(s) {', '.join(sorted(unknown))}; one of {known}")
+    return tuple(p for p in ALL if p.name in wanted)
 
 
 def bench_command(
@@ -46,6 +57,16 @@ def bench_command(
     keep: Annotated[
         bool, typer.Option("--keep", help="keep the per-run database copies afterwards")
     ] = False,
+    lock: Annotated[
+        Path | None,
+        typer.Option(help="flock this file around each measurement (shared machines)"),
+    ] = None,
+    profiles: Annotated[
+        str | None,
+        typer.Option(
+            help="comma-separated profiles to run (default: all; before and after are always run)"
+        ),
+    ] = None,
     database_prefix: Annotated[
         str, typer.Option(help="name prefix of the databases it creates", hidden=True)
     ] = "brisk_lab",
@@ -72,7 +93,9 @@ def bench_command(
     plan = BenchPlan.quick() if quick else BenchPlan(scale=scale)
     if quick and scale != "S":
         plan.scale = scale
-    plan.seed, plan.keep, plan.database_prefix = seed, keep, database_prefix
+    plan.seed, plan.keep, plan.database_prefix, plan.lock = seed, keep, database_prefix, lock
+    if profiles:
+        plan.profiles = _chosen(profiles)
     plan.seconds = seconds or plan.seconds
     plan.repetitions = repetitions or plan.repetitions
     plan.connections = connections or plan.connections
@@ -81,7 +104,8 @@ def bench_command(
         _write(report, json_path=json_path)
         console.print_json(data=report["service"]["closed"])
         return
-    print_report(report, Console())
+    # Piped, rich would wrap at 80 columns; the tables need about 100.
+    print_report(report, Console() if sys.stdout.isatty() else Console(width=110))
     _write(report, json_path=json_path, markdown_path=markdown_path, html_path=html_path)
 
 

@@ -58,9 +58,22 @@ def _quantile(ordered: list[float], q: float) -> float:
 
 
 def closed_load(
-    url: str, requests_file: Path, *, connections: int, seconds: float, cpu: int | None = None
+    url: str,
+    requests_file: Path,
+    *,
+    connections: int,
+    seconds: float,
+    cpu: int | None = None,
+    timeout_seconds: float = 10.0,
 ) -> LoadResult:
-    figures = run_wrk(url, requests_file, connections=connections, seconds=seconds, cpu=cpu)
+    figures = run_wrk(
+        url,
+        requests_file,
+        connections=connections,
+        seconds=seconds,
+        cpu=cpu,
+        timeout_seconds=timeout_seconds,
+    )
     p: dict[str, float] = figures["percentiles_us"]  # type: ignore[assignment]
     duration = float(figures["duration_us"]) / 1e6  # type: ignore[arg-type]
     count = int(figures["requests"])  # type: ignore[call-overload]
@@ -142,14 +155,23 @@ def drive(
     connections: int = 64,
     rate: float | None = None,
     cpu: int | None = None,
+    timeout_seconds: float = 10.0,
 ) -> LoadResult:
     """Load `url` with the request file for `seconds`: at a fixed arrival `rate` (open model)
-    when given, else with `connections` busy connections (closed model)."""
+    when given, else with `connections` busy connections (closed model; a request unanswered
+    after `timeout_seconds` counts as an error)."""
     if rate is not None:
         return open_load(
             url, requests_file, rate=rate, seconds=seconds, connections=connections, cpu=cpu
         )
-    return closed_load(url, requests_file, connections=connections, seconds=seconds, cpu=cpu)
+    return closed_load(
+        url,
+        requests_file,
+        connections=connections,
+        seconds=seconds,
+        cpu=cpu,
+        timeout_seconds=timeout_seconds,
+    )
 
 
 def free_port() -> int:
