@@ -51,6 +51,10 @@ def bench_command(
         Path | None, typer.Option("--html", help="write the HTML report (with plots) here")
     ] = None,
     seconds: Annotated[float | None, typer.Option(help="length of each measured run")] = None,
+    max_seconds: Annotated[
+        float | None,
+        typer.Option(help="longest run a slow profile may get (default 40; 10 with --quick)"),
+    ] = None,
     repetitions: Annotated[int | None, typer.Option(min=1, help="closed runs per profile")] = None,
     connections: Annotated[int | None, typer.Option(min=1, help="closed-model clients")] = None,
     seed: Annotated[int, typer.Option(help="data set and request mix seed")] = 42,
@@ -97,6 +101,7 @@ def bench_command(
     if profiles:
         plan.profiles = _chosen(profiles)
     plan.seconds = seconds or plan.seconds
+    plan.max_seconds = max(plan.seconds, max_seconds or plan.max_seconds)
     plan.repetitions = repetitions or plan.repetitions
     plan.connections = connections or plan.connections
     report = _run(plan, url, database_url, redis_url, console)
