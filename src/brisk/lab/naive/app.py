@@ -37,6 +37,10 @@ class NaiveOptions:
     queries: bool = False  # projected columns, joins instead of N+1, stored counters
     cache: bool = False  # anonymous GET answers kept in process for CACHE_TTL_SECONDS
     pool_size: int = 8
+    # Never more connections than this at once, pool or not: with concurrent reads a naive
+    # page opens one per article, and on a shared server that exhausted max_connections
+    # (other clients got "remaining connection slots are reserved"). Requests wait instead.
+    max_connections: int = 24
 
     @classmethod
     def from_env(cls) -> NaiveOptions:
@@ -44,8 +48,9 @@ class NaiveOptions:
             return os.environ.get(f"BRISK_LAB_{name.upper()}", "0") in ("1", "true")
 
         size = int(os.environ.get("BRISK_LAB_POOL_SIZE", "8"))
+        cap = int(os.environ.get("BRISK_LAB_MAX_CONNECTIONS", "24"))
         names = ("pool", "concurrent", "queries", "cache")
-        return cls(**{name: on(name) for name in names}, pool_size=size)
+        return cls(**{name: on(name) for name in names}, pool_size=size, max_connections=cap)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -58,23 +63,34 @@ def create_app(url: str, secret: str, options: NaiveOptions) -> FastAPI:
     cache: dict[str, tuple[float, Row]] = {}
 
     @asynccontextmanager
-    async def connect() -> AsyncIterator[asyncpg.Connection]:
+    async def connect(slots: str = "requests") -> AsyncIterator[asyncpg.Connection]:
         if options.pool:
             async with state["pool"].acquire() as conn:
                 yield conn
             return
-        conn = await asyncpg.connect(url)
-        try:
-            yield conn
-        finally:
-            await conn.close()
+        # Requests and the reads they fan out take slots from separate halves of the cap: a
+        # request holding a slot while it waits for more can then never wait on another such
+        # request (one shared count deadlocked as soon as clients outnumbered it).
+        async with state[slots]:
+            conn = await asyncpg.connect(url)
+            try:
+                yield conn
+            finally:
+                await conn.close()
 
-    data = NaiveData(connect, joined=options.queries, concurrent=options.concurrent)
+    def connect_read() -> Any:
+        return connect("reads")
+
+    data = NaiveData(connect_read, joined=options.queries, concurrent=options.concurrent)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        reads = options.max_connections // 2 if options.concurrent else 0
+        state["requests"] = asyncio.Semaphore(max(1, options.max_connections - reads))
+        state["reads"] = asyncio.Semaphore(max(1, reads))
         if options.pool:
-            state["pool"] = await asyncpg.create_pool(url, min_size=1, max_size=options.pool_size)
+            size = min(options.pool_size, options.max_connections)
+            state["pool"] = await asyncpg.create_pool(url, min_size=1, max_size=size)
         yield
         if options.pool:
             await state["pool"].close()
@@ -163,6 +179,7 @@ def create_app(url: str, secret: str, options: NaiveOptions) -> FastAPI:
             return _error(401, "authentication required")
 
         async def part(read: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+            # A request's slot: a part fans out reads itself, which take the other half.
             async with connect() as conn:
                 return await read(conn)
 
