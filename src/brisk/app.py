@@ -13,6 +13,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from brisk import __version__
 from brisk.api import health
+from brisk.api.consistency import ReadYourWrites
 from brisk.api.errors import install_error_handlers
 from brisk.api.fastpath import CachedReadFastPath
 from brisk.api.limits import BodySizeLimit
@@ -125,7 +126,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = await create_database(database_url, settings.db)
+        db = await create_database(database_url, settings.db, settings.database_replica_urls)
         redis = _redis_client(settings)
         services = app.state.services = build_services(settings, db, redis)
         await services.cache.start()
@@ -161,7 +162,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.openapi = document(app, settings)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.http.max_body_bytes)
-    if settings.cache.enabled:
+    if settings.database_replica_urls:
+        app.add_middleware(ReadYourWrites)
+    if settings.cache.enabled:  # outside ReadYourWrites: an L1 hit needs no database at all
         app.add_middleware(CachedReadFastPath)
     if settings.http.trusted_proxies:
         # Outermost: the client address is settled before anything reads it.

@@ -100,7 +100,7 @@ def serve(
     with _embedded_if_needed(base) as settings:
         assert settings.database_url is not None
         if migrate_first or settings.dev or demo:
-            _run_migrations(settings.database_url)
+            _run_migrations(settings)
         if demo:
             from brisk.demo import load_demo
 
@@ -124,10 +124,16 @@ def serve(
         )
 
 
-def _run_migrations(url: str) -> None:
+def _run_migrations(settings: Settings) -> None:
     from brisk.db.migrations import migrate as apply
 
-    applied = asyncio.run(apply(url))
+    assert settings.database_url is not None
+    # Behind PgBouncer the app cannot send plan_cache_mode when it connects (ADR 0011): it
+    # becomes the role's default in this database, which every server connection starts with.
+    role_settings = (
+        {"plan_cache_mode": settings.db.plan_cache_mode} if settings.db.pgbouncer else {}
+    )
+    applied = asyncio.run(apply(settings.database_url, role_settings=role_settings))
     names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none (up to date)"
     console.print(f"migrations applied: {names}")
 
@@ -139,7 +145,7 @@ def migrate() -> None:
     if not settings.database_url:
         console.print("[red]BRISK_DATABASE_URL is not set[/red]")
         raise typer.Exit(2)
-    _run_migrations(settings.database_url)
+    _run_migrations(settings)
 
 
 def _register_lab_commands() -> None:

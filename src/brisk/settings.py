@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 import limits
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Secrets that appear in tutorials and templates; a deployment using one is misconfigured.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "test", "xxx"})
@@ -36,6 +36,28 @@ class DbSettings(BaseModel):
     )
     # How many worker processes share the server, for sizing: set by `brisk serve --workers`.
     workers: int = Field(default=1, ge=1)
+    # The URLs lead to PgBouncer in transaction mode: no startup parameter it does not track,
+    # no named prepared statements unless statement_cache_size is set (ADR 0011). Detected
+    # when PgBouncer refuses plan_cache_mode at startup; set it to say so.
+    pgbouncer: bool = False
+    # Read replicas (top-level `database_replica_urls`, ADR 0010): a replica serves reads only
+    # while its measured lag is under this; a writer's own reads stay on the primary for
+    # `read_your_writes_seconds` after each write; lag is measured every `replica_poll_seconds`.
+    replica_max_lag_seconds: float = Field(default=1.0, gt=0)
+    replica_poll_seconds: float = Field(default=0.2, gt=0)
+    read_your_writes_seconds: float = Field(default=3.0, gt=0)
+
+    @model_validator(mode="after")
+    def _window_covers_lag(self) -> Self:
+        # After the window, any replica in use has replayed the write: its lag is at most
+        # max_lag, measured at most one poll ago (docs/adr/0010).
+        needed = self.replica_max_lag_seconds + 2 * self.replica_poll_seconds
+        if self.read_your_writes_seconds < needed:
+            raise ValueError(
+                f"db.read_your_writes_seconds must be at least replica_max_lag_seconds + "
+                f"2 x replica_poll_seconds ({needed:g} s)"
+            )
+        return self
 
 
 class RedisSettings(BaseModel):
@@ -139,6 +161,9 @@ class Settings(BaseSettings):
     # Explicit development mode: allows the built-in dev secret and applies migrations on serve.
     dev: bool = False
     database_url: str | None = None
+    # Read replicas (or PgBouncer databases in front of them), comma-separated; empty: every
+    # read goes to database_url.
+    database_replica_urls: Annotated[list[str], NoDecode] = []
     redis_url: str | None = None
     secret_key: SecretStr | None = None
     # Where the embedded servers keep their data when no URLs are given.
@@ -151,6 +176,13 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
     dashboard: DashboardSettings = DashboardSettings()
+
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):  # from the environment: "url1,url2"
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar, cast
 
 import asyncpg
 
 from brisk.db.queries import Query
+from brisk.db.replicas import Replica, Replicas
+from brisk.db.routing import replica_reads_allowed
+from brisk.db.server import inspect_server, open_pool
 from brisk.errors import InvalidInputError, NotFoundError, ServiceUnavailableError
-from brisk.settings import DbSettings, cpu_count
+from brisk.settings import DbSettings
 
 log = logging.getLogger(__name__)
 
-# Connections left free on the server for psql, migrations and monitoring.
-SERVER_HEADROOM = 5
 # Errors that mean "the database is not reachable right now", not "your query is wrong".
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -77,16 +78,21 @@ class Connection:
 class Database:
     """The process's pool; each call borrows a connection only for as long as it runs."""
 
-    def __init__(self, pool: asyncpg.Pool, settings: DbSettings) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, settings: DbSettings, replicas: Replicas | None = None
+    ) -> None:
         self.pool = pool
         self.settings = settings
+        self.replicas = replicas
         self.observers: list[QueryObserver] = []
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
+    async def connection(self, pool: asyncpg.Pool | None = None) -> AsyncIterator[Connection]:
+        """A connection of the primary (or of `pool`), with errors turned into domain errors."""
         try:
             # asyncpg shields the release, so a cancelled request still returns its connection.
-            async with self.pool.acquire(timeout=self.settings.acquire_timeout_seconds) as raw:
+            acquiring = (pool or self.pool).acquire(timeout=self.settings.acquire_timeout_seconds)
+            async with acquiring as raw:
                 # The pool hands out a proxy that behaves as the connection it wraps.
                 yield Connection(cast(asyncpg.Connection, raw), self.observers)
         except TimeoutError as exc:
@@ -106,63 +112,54 @@ class Database:
         async with self.connection() as conn, conn.raw.transaction():
             yield conn
 
-    async def fetch(self, query: Query, *args: Any) -> list[asyncpg.Record]:
+    def _replica_for(self, query: Query) -> Replica | None:
+        if self.replicas is None or not query.read_only or not replica_reads_allowed():
+            return None
+        return self.replicas.pick()
+
+    async def _read(self, run: Callable[[Connection], Awaitable[T]], query: Query) -> T:
+        """On a replica when the request tolerates lag and one is current enough; on the
+        primary otherwise, and when the replica fails (a read is safe to run twice)."""
+        replica = self._replica_for(query)
+        if replica is not None:
+            try:
+                async with self.connection(replica.pool) as conn:
+                    return await run(conn)
+            except (ServiceUnavailableError, asyncpg.SerializationError):
+                # Unreachable, or a query cancelled by a recovery conflict (40001).
+                replica.mark_down()
         async with self.connection() as conn:
-            return await conn.fetch(query, *args)
+            return await run(conn)
+
+    async def fetch(self, query: Query, *args: Any) -> list[asyncpg.Record]:
+        return await self._read(lambda conn: conn.fetch(query, *args), query)
 
     async def fetchrow(self, query: Query, *args: Any) -> asyncpg.Record | None:
-        async with self.connection() as conn:
-            return await conn.fetchrow(query, *args)
+        return await self._read(lambda conn: conn.fetchrow(query, *args), query)
 
     async def fetchval(self, query: Query, *args: Any) -> Any:
-        async with self.connection() as conn:
-            return await conn.fetchval(query, *args)
+        return await self._read(lambda conn: conn.fetchval(query, *args), query)
 
     async def execute(self, query: Query, *args: Any) -> str:
         async with self.connection() as conn:
             return await conn.execute(query, *args)
 
     async def close(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.close()
         await self.pool.close()
 
 
-async def pool_max_size(url: str, settings: DbSettings) -> int:
-    """Size from the cores, capped by this process's share of the server's max_connections."""
-    if settings.pool_max_size is not None:
-        return settings.pool_max_size
-    conn = await asyncpg.connect(url, timeout=settings.connect_timeout_seconds)
-    try:
-        max_connections = int(await conn.fetchval("SHOW max_connections"))
-        reserved = int(await conn.fetchval("SHOW superuser_reserved_connections"))
-    finally:
-        await conn.close()
-    share = (max_connections - reserved - SERVER_HEADROOM) // settings.workers
-    # An event loop keeps a few queries in flight per core; more connections only queue in PG.
-    return max(2, min(4 * cpu_count() + 4, share))
-
-
-async def _keep_session(_conn: asyncpg.Connection) -> None:
-    """Release without asyncpg's default reset query (advisory unlock, CLOSE ALL, UNLISTEN,
-    RESET ALL): a round trip on every release, and brisk's requests leave none of that state
-    behind. asyncpg still rolls back a transaction left open before calling this."""
-
-
-async def create_database(url: str, settings: DbSettings) -> Database:
-    """Open the pool and its first connection now, so a bad URL fails at startup, not later."""
-    max_size = await pool_max_size(url, settings)
-    pool = await asyncpg.create_pool(
-        url,
-        min_size=min(max(settings.pool_min_size, 1), max_size),
-        max_size=max_size,
-        timeout=settings.connect_timeout_seconds,
-        command_timeout=settings.command_timeout_seconds,
-        statement_cache_size=settings.statement_cache_size,
-        server_settings={
-            "application_name": "brisk",
-            "timezone": "UTC",
-            "plan_cache_mode": settings.plan_cache_mode,
-        },
-        reset=_keep_session,
+async def create_database(
+    url: str, settings: DbSettings, replica_urls: Sequence[str] = ()
+) -> Database:
+    """Open the pool and its first connection now, so a bad URL fails at startup, not later;
+    replicas open lazily and join when their lag is known (brisk.db.replicas)."""
+    resolved = await inspect_server(url, settings)
+    pool = await open_pool(url, resolved, min_size=max(settings.pool_min_size, 1))
+    replicas = await Replicas.open(list(replica_urls), resolved, pool) if replica_urls else None
+    log.info(
+        "database pool ready",
+        extra={"pool_max_size": resolved.pool_max_size, "replicas": len(replica_urls)},
     )
-    log.info("database pool ready", extra={"pool_max_size": max_size})
-    return Database(pool, settings)
+    return Database(pool, resolved, replicas)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _HEADER = re.compile(r"^--\s*(name|fragment):\s*(\S+)\s*$")
@@ -12,6 +12,26 @@ _INCLUDE = re.compile(r"^\s*--\s*include:\s*(\S+)\s*$")
 
 # Every named query of every domain, by name: what the EXPLAIN test and `brisk doctor` walk.
 REGISTRY: dict[str, Query] = {}
+
+
+# Anything that writes, locks or takes a sequence value: such a statement must run on the primary.
+_WRITES = re.compile(
+    r"\b(insert|update|delete|merge|truncate|lock|nextval|setval|pg_advisory\w*"
+    r"|for\s+(no\s+key\s+)?(update|share)|for\s+key\s+share)\b",
+    re.IGNORECASE,
+)
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+def reads_only(sql: str) -> bool:
+    """A plain SELECT (or WITH ... SELECT) that writes and locks nothing: it may run on a replica.
+
+    Deliberately conservative: a word like `update` anywhere, even in a string, keeps the
+    statement on the primary. The read-replica tests run every request against a replica
+    that refuses writes, so a write classified as a read fails loudly there.
+    """
+    text = _COMMENT.sub("", sql).lstrip().lower()
+    return text.startswith(("select", "with")) and _WRITES.search(text) is None
 
 
 LIMIT_SLOT = "{limit}"
@@ -24,6 +44,11 @@ class Query:
 
     name: str
     sql: str
+    # Whether the statement may run on a read replica (see reads_only); derived from `sql`.
+    read_only: bool = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "read_only", reads_only(self.sql))
 
     def with_limit(self, limit: int) -> Query:
         """The statement with its `{limit}` slot filled by a literal page size.
