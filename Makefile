@@ -10,7 +10,7 @@ BIN := .venv/bin
 NEWMAN := $(TOOLS)/node/node_modules/.bin/newman
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint format unit integration conformance newman venv clean
+.PHONY: help run test lint format unit integration conformance cluster-test newman venv clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ integration: venv  ## integration tests against real PostgreSQL and Redis
 
 conformance: venv newman  ## the official RealWorld suite against a live server
 	$(BIN)/python -m pytest tests/conformance $(PYTEST_ARGS)
+
+cluster-test: venv newman  ## 3 instances + nginx + Redis Cluster + PG primary/replica + PgBouncer, on this machine
+	$(BIN)/python -m pytest tests/cluster -m cluster -s $(PYTEST_ARGS)
 
 # newman comes from npm; without Node.js the conformance test says so and is skipped locally
 # (CI installs Node.js, and there a missing newman fails the run).

@@ -84,7 +84,7 @@ def init_replica(root: Path, primary: PostgresNode, port: int, name: str) -> Pos
     """A hot standby streaming from `primary` (pg_basebackup -R)."""
     data = root / name
     _run([str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
-          "-U", "postgres", "-D", str(data), "-R", "-X", "stream"])  # fmt: skip
+          "-U", "postgres", "-D", str(data), "-R", "-X", "stream", "-c", "fast"])  # fmt: skip
     with (data / "postgresql.auto.conf").open("a") as f:
         f.write(f"port = {port}\n")
     node = PostgresNode(data, port)

@@ -18,10 +18,20 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.exceptions import RedisClusterException, RedisError
 
 from brisk.settings import RedisSettings
 
 RedisClient: TypeAlias = Redis | RedisCluster
+# What a Redis call can raise when the server or the cluster is unwell. A Cluster client also
+# raises RedisClusterException (not a RedisError), e.g. SlotNotCoveredError while a master's
+# slots have no owner during failover.
+REDIS_ERRORS: tuple[type[BaseException], ...] = (
+    RedisError,
+    RedisClusterException,
+    OSError,
+    TimeoutError,
+)
 DEFAULT_PORTS = {"standalone": 6379, "cluster": 6379, "sentinel": 26379}
 
 

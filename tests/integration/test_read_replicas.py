@@ -53,7 +53,7 @@ def brisk_app(databases: tuple[str, str], servers: tuple[str, str]) -> AppFactor
 
     @asynccontextmanager
     async def start(
-        replica_urls: list[str] | None = None,
+        replica_urls: list[str] | None = None, cache: bool = False
     ) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
         settings = make_settings(
             primary,
@@ -62,8 +62,8 @@ def brisk_app(databases: tuple[str, str], servers: tuple[str, str]) -> AppFactor
             if replica_urls is not None
             else [f"{behind}?default_transaction_read_only=on"],
             db=DB,
-            # The cache would answer some reads itself; this is about where the rest go.
-            cache={"enabled": False, "namespace": namespace},
+            # Off unless asked: the cache would answer some reads itself.
+            cache={"enabled": cache, "namespace": namespace},
         )
         app = create_app(settings)
         async with LifespanManager(app) as manager:
@@ -155,6 +155,27 @@ async def test_a_replica_is_used_only_within_the_lag_bound(brisk_app: AppFactory
         # The next poll finds it current again (this "replica" is not in recovery).
         assert replicas.pick() is not None
         assert (await client.get("/api/user", headers=auth)).status_code == 404
+
+
+async def test_cache_fills_read_the_primary(brisk_app: AppFactory) -> None:
+    """A value stored in the cache is what every later reader gets: it must not come from a
+    replica that has not replayed the write (here: never will)."""
+    async with brisk_app(cache=True) as (client, _):
+        auth = await register(client)
+        article = {"article": {"title": "t", "description": "d", "body": "b", "tagList": []}}
+        created = await client.post("/api/articles", json=article, headers=auth)
+        slug = created.json()["article"]["slug"]
+        await past_window()
+        # Anonymous and past the window: a cleared read, yet the cache loads from the primary.
+        for _ in range(2):
+            response = await client.get(f"/api/articles/{slug}")
+            assert response.status_code == 200, response.text
+        # What is not cached -- here the per-viewer overlay -- still reads the replica.
+        favorite = await client.post(f"/api/articles/{slug}/favorite", headers=auth)
+        assert favorite.json()["article"]["favorited"] is True  # the writer, on the primary
+        await past_window()
+        seen = (await client.get(f"/api/articles/{slug}", headers=auth)).json()["article"]
+        assert (seen["favoritesCount"], seen["favorited"]) == (1, False)
 
 
 def test_only_statements_that_write_nothing_count_as_reads() -> None:

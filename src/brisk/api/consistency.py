@@ -20,10 +20,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from brisk.db.routing import replica_reads
+from brisk.redis_client import REDIS_ERRORS
 
 if TYPE_CHECKING:
     from brisk.app import Services
@@ -71,7 +71,7 @@ class RecentWriters:
             return
         try:
             await self.redis.set(self._key(user_id), b"1", px=int(self.window * 1000))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("read-your-writes mark not stored in Redis: %s", type(exc).__name__)
 
     async def wrote_recently(self, user_id: int, issued_at: float | None) -> bool:
@@ -84,7 +84,7 @@ class RecentWriters:
             return False
         try:
             return bool(await self.redis.exists(self._key(user_id)))
-        except (RedisError, OSError):
+        except REDIS_ERRORS:
             return True  # cannot tell: the primary is always right
 
 

@@ -27,13 +27,15 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from brisk.cache.breaker import Breaker
 from brisk.cache.bus import EvictionBus, encode
 from brisk.cache.keys import Key, KeySpace
 from brisk.cache.local import LocalCache
-from brisk.redis_client import RedisClient
+from brisk.db.routing import primary_only
+from brisk.redis_client import REDIS_ERRORS, RedisClient
 from brisk.settings import CacheSettings
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ VERSION_TTL_SECONDS = 7 * 24 * 3600
 MAX_PENDING = 10_000
 INVALIDATION_CHUNK = 500
 _FAILED: Final = object()
-_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+_REDIS_ERRORS = REDIS_ERRORS
 
 
 def _token() -> str:
@@ -187,7 +189,10 @@ class Cache:
         since = self.local.generation()
         value = await self._l2_get(key)
         if value is None:
-            value = await self._load_leased(key, loader)
+            # Every reader trusts what is stored: load it from the primary, never from a
+            # replica that may not have replayed the write that just invalidated it (ADR 0010).
+            with primary_only():
+                value = await self._load_leased(key, loader)
         self.local.put(key.name, value, since)
         return value
 
@@ -273,14 +278,19 @@ class Cache:
 
     async def _send_invalidations(self, names: list[str], version_names: list[str]) -> None:
         assert self._redis is not None
+        # redis-py refuses PUBLISH inside a Cluster pipeline: there it follows the pipeline
+        # (one more round trip, same order: L2 entries are gone before anyone hears of it).
+        cluster = isinstance(self._redis, RedisCluster)
         async with self._redis.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.delete(name, f"{name}:lease")
             for v in version_names:
                 pipe.set(self.keys.version(v), _token(), ex=VERSION_TTL_SECONDS)
-            if names:
+            if names and not cluster:
                 pipe.publish(self.keys.eviction_channel, encode(names))
             await pipe.execute()
+        if names and cluster:
+            await self._redis.publish(self.keys.eviction_channel, encode(names))
 
     async def clear(self) -> int:
         """Drop every entry of this namespace, in Redis and in every process's L1.
