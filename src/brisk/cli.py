@@ -128,7 +128,7 @@ def _run_migrations(settings: Settings) -> None:
     from brisk.db.migrations import migrate as apply
 
     assert settings.database_url is not None
-    # Behind PgBouncer the app cannot send plan_cache_mode when it connects (ADR 0011): it
+    # Behind PgBouncer the app cannot send plan_cache_mode when it connects (ADR 0013): it
     # becomes the role's default in this database, which every server connection starts with.
     role_settings = (
         {"plan_cache_mode": settings.db.plan_cache_mode} if settings.db.pgbouncer else {}

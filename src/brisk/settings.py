@@ -37,10 +37,10 @@ class DbSettings(BaseModel):
     # How many worker processes share the server, for sizing: set by `brisk serve --workers`.
     workers: int = Field(default=1, ge=1)
     # The URLs lead to PgBouncer in transaction mode: no startup parameter it does not track,
-    # no named prepared statements unless statement_cache_size is set (ADR 0011). Detected
+    # no named prepared statements unless statement_cache_size is set (ADR 0013). Detected
     # when PgBouncer refuses plan_cache_mode at startup; set it to say so.
     pgbouncer: bool = False
-    # Read replicas (top-level `database_replica_urls`, ADR 0010): a replica serves reads only
+    # Read replicas (top-level `database_replica_urls`, ADR 0012): a replica serves reads only
     # while its measured lag is under this; a writer's own reads stay on the primary for
     # `read_your_writes_seconds` after each write; lag is measured every `replica_poll_seconds`.
     replica_max_lag_seconds: float = Field(default=1.0, gt=0)
@@ -50,7 +50,7 @@ class DbSettings(BaseModel):
     @model_validator(mode="after")
     def _window_covers_lag(self) -> Self:
         # After the window, any replica in use has replayed the write: its lag is at most
-        # max_lag, measured at most one poll ago (docs/adr/0010).
+        # max_lag, measured at most one poll ago (docs/adr/0012).
         needed = self.replica_max_lag_seconds + 2 * self.replica_poll_seconds
         if self.read_your_writes_seconds < needed:
             raise ValueError(

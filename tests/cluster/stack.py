@@ -46,11 +46,12 @@ class Ports:
     nginx: int = field(default_factory=lambda: pick([8080])[0])
 
 
-def render_nginx(ports: Ports, root: Path) -> Path:
+def render_nginx(ports: Ports, root: Path, upstreams: list[int] | None = None) -> Path:
     """deploy/nginx/brisk.conf with our upstreams and port, inside a minimal main config."""
     example = NGINX_EXAMPLE.read_text()
     servers = "".join(
-        f"    server 127.0.0.1:{p} max_fails=2 fail_timeout=5s;\n" for p in ports.brisk
+        f"    server 127.0.0.1:{p} max_fails=2 fail_timeout=5s;\n"
+        for p in (upstreams or ports.brisk)
     )
     site, count = re.subn(r"(    server 10\.0\.0\.\d+:8000[^\n]*\n)+", servers, example)
     assert count == 1, "deploy/nginx/brisk.conf no longer has the upstream list this expects"
@@ -189,6 +190,13 @@ class Stack:
                 [*base, "-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT
             )
         self.wait_ready(self.url)
+
+    def route_to(self, upstreams: list[int]) -> None:
+        """Send nginx's traffic to these instances only (a graceful reload)."""
+        assert self.nginx is not None
+        render_nginx(self.ports, self.root / "nginx", upstreams)
+        self.nginx.send_signal(signal.SIGHUP)
+        time.sleep(1.0)  # old workers finish, new ones take over
 
     def stop(self) -> None:
         """Everything started here, newest first; each step runs even if one before failed."""

@@ -1,4 +1,4 @@
-"""Read replicas and read-your-writes (ADR 0010), made observable: the "replica" here is a second
+"""Read replicas and read-your-writes (ADR 0012), made observable: the "replica" here is a second
 database that never receives the primary's writes (a replica infinitely behind, but reporting
 no lag), opened read-only, so every read that reaches it shows, and a write sent to it fails.
 

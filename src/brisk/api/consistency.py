@@ -1,4 +1,4 @@
-"""Read-your-writes with read replicas (ADR 0010), as pure ASGI middleware.
+"""Read-your-writes with read replicas (ADR 0012), as pure ASGI middleware.
 
 A GET may read from replicas unless its client wrote recently: after a POST/PUT/DELETE by a
 user, that user's reads stay on the primary for `db.read_your_writes_seconds`, on every

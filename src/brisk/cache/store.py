@@ -190,7 +190,7 @@ class Cache:
         value = await self._l2_get(key)
         if value is None:
             # Every reader trusts what is stored: load it from the primary, never from a
-            # replica that may not have replayed the write that just invalidated it (ADR 0010).
+            # replica that may not have replayed the write that just invalidated it (ADR 0012).
             with primary_only():
                 value = await self._load_leased(key, loader)
         self.local.put(key.name, value, since)

@@ -1,4 +1,4 @@
-"""Read replicas and how far behind each one is (ADR 0010).
+"""Read replicas and how far behind each one is (ADR 0012).
 
 Lag is measured, not guessed from timestamps: every poll reads the primary's WAL position
 P(t) at a moment t (taken *before* the query is sent, so every write acknowledged before t is

@@ -1,4 +1,4 @@
-"""Whether the reads of the current request may go to a read replica (ADR 0010).
+"""Whether the reads of the current request may go to a read replica (ADR 0012).
 
 The default is no: only a request that the read-your-writes middleware cleared (a GET from a
 client with no recent write) reads from replicas, and only through statements that write

@@ -1,4 +1,4 @@
-"""Opening pools on a PostgreSQL server, directly or through PgBouncer (ADR 0011).
+"""Opening pools on a PostgreSQL server, directly or through PgBouncer (ADR 0013).
 
 PgBouncer in transaction mode hands each transaction to any server connection, so:
 - a startup parameter it does not track (plan_cache_mode) makes it refuse the connection
