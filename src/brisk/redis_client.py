@@ -113,7 +113,7 @@ def create_redis(url: str, settings: RedisSettings) -> RedisClient:
         socket_timeout=settings.socket_timeout_seconds,
         socket_connect_timeout=settings.socket_timeout_seconds,
         max_connections=settings.max_connections,
-        timeout=settings.socket_timeout_seconds,
+        timeout=settings.pool_timeout_seconds,
     )
     return Redis(connection_pool=pool)
 

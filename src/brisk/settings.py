@@ -64,8 +64,12 @@ class RedisSettings(BaseModel):
     """Redis client tuning; the URL itself is the top-level `redis_url`."""
 
     socket_timeout_seconds: float = Field(default=0.25, gt=0)
-    # Per process (per node on a Cluster).
-    max_connections: int = Field(default=32, ge=1)
+    # Per process (per node on a Cluster). 32 was too few: at 64 concurrent cached dashboards
+    # on a loaded machine, requests waited past the pool timeout and opened the cache breaker.
+    max_connections: int = Field(default=64, ge=1)
+    # How long a command may wait for a free pooled connection (backpressure, not a dead Redis:
+    # that one fails fast or times out per socket and opens the breaker).
+    pool_timeout_seconds: float = Field(default=1.0, gt=0)
     # standalone: one server; cluster: the URL names one or more startup nodes
     # (redis://h1:7000,h2:7001); sentinel: the URL names the sentinels and `sentinel_master`
     # the monitored primary. See brisk.redis_client.
