@@ -30,6 +30,7 @@ from brisk.dashboard.service import DashboardService
 from brisk.db import Database, create_database
 from brisk.notifications.router import router as notifications_router
 from brisk.notifications.service import NotificationService
+from brisk.observability.setup import Telemetry
 from brisk.profiles.router import router as profiles_router
 from brisk.profiles.service import ProfileService
 from brisk.ratelimit import RateLimiter
@@ -119,10 +120,11 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, telemetry: Telemetry | None = None) -> FastAPI:
     if not settings.database_url:
         raise ValueError("database_url is required (brisk serve provides the embedded one)")
     database_url = settings.database_url
+    telemetry = telemetry if telemetry is not None else Telemetry.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -130,10 +132,12 @@ def create_app(settings: Settings) -> FastAPI:
         redis = _redis_client(settings)
         services = app.state.services = build_services(settings, db, redis)
         await services.cache.start()
+        await telemetry.start(services)
         tune_gc()
         try:
             yield
         finally:
+            await telemetry.stop()
             # Reverse order of opening; the pool waits for borrowed connections to come back.
             await services.cache.stop()
             if redis is not None:
@@ -167,6 +171,9 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.cache.enabled:  # outside ReadYourWrites: an L1 hit needs no database at all
         app.add_middleware(CachedReadFastPath)
     if settings.http.trusted_proxies:
-        # Outermost: the client address is settled before anything reads it.
+        # Outermost but for telemetry (which reads no address): the client address is
+        # settled before anything reads it.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.http.trusted_proxies)
+    app.state.telemetry = telemetry
+    telemetry.install(app)  # last: its middleware is outermost and times everything
     return app

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.config
 import os
 import signal
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +16,8 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from brisk.observability.logs import logging_config
+from brisk.observability.multiproc import metrics_dir
 from brisk.settings import Settings
 
 app = typer.Typer(help="brisk: a fast, measured RealWorld (Conduit) API.", no_args_is_help=True)
@@ -107,21 +109,24 @@ def serve(
             asyncio.run(load_demo(settings.database_url))
         _export(settings)
         console.print(f"brisk listening on http://{host}:{port}/api ({workers} worker(s))")
-        uvicorn.run(
-            "brisk.asgi:create_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop="uvloop",
-            http="httptools",
-            access_log=False,
-            log_level="info",
-            # X-Forwarded-For is believed only from BRISK_HTTP__TRUSTED_PROXIES (create_app), not
-            # from uvicorn's default of any local peer.
-            proxy_headers=False,
-            timeout_graceful_shutdown=settings.http.shutdown_grace_seconds,
-        )
+        # Several workers share their metrics through files in one folder (ADR 0007).
+        with metrics_dir(workers):
+            uvicorn.run(
+                "brisk.asgi:create_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                loop="uvloop",
+                http="httptools",
+                access_log=False,  # brisk writes its own JSON line per request
+                log_config=logging_config(),
+                log_level="info",
+                # X-Forwarded-For is believed only from BRISK_HTTP__TRUSTED_PROXIES (create_app),
+                # not from uvicorn's default of any local peer.
+                proxy_headers=False,
+                timeout_graceful_shutdown=settings.http.shutdown_grace_seconds,
+            )
 
 
 def _run_migrations(settings: Settings) -> None:
@@ -160,7 +165,7 @@ _register_lab_commands()
 
 
 def main() -> None:  # pragma: no cover - console entry
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    logging.config.dictConfig(logging_config())
     app()
 
 

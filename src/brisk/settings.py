@@ -155,6 +155,23 @@ class DashboardSettings(BaseModel):
     deadline_seconds: float = Field(default=3.0, gt=0)
 
 
+class TelemetrySettings(BaseModel):
+    """Metrics, Server-Timing, logs and /_perf (brisk.observability); tracing reads OTEL_*."""
+
+    # Off: no telemetry middleware and no observers (what the instrumentation's cost is
+    # measured against); /metrics still answers.
+    enabled: bool = True
+    # One JSON line per request on stderr.
+    access_log: bool = True
+    # Queries at least this slow are logged (name and time, never the parameters) and counted.
+    slow_query_seconds: float = Field(default=0.1, gt=0)
+    # How often the event-loop lag and the pool gauges are sampled.
+    sample_interval_seconds: float = Field(default=0.5, gt=0)
+    # The live page at /_perf (and its data at /_perf/data); off unless asked for.
+    perf_page: bool = False
+    perf_window_seconds: int = Field(default=300, ge=30, le=3600)
+
+
 class Settings(BaseSettings):
     """Everything brisk reads from the environment; tests construct it directly."""
 
@@ -180,6 +197,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
 
     @field_validator("database_replica_urls", mode="before")
     @classmethod

@@ -29,6 +29,7 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 QueryObserver = Callable[[str, float], None]
+AcquireObserver = Callable[[float], None]
 T = TypeVar("T")
 
 
@@ -85,14 +86,26 @@ class Database:
         self.settings = settings
         self.replicas = replicas
         self.observers: list[QueryObserver] = []
+        # Called with the seconds each acquire waited for a connection (metrics).
+        self.acquire_observers: list[AcquireObserver] = []
+        # Callers waiting for a connection right now (sampled into a gauge).
+        self.waiting = 0
 
     @asynccontextmanager
     async def connection(self, pool: asyncpg.Pool | None = None) -> AsyncIterator[Connection]:
         """A connection of the primary (or of `pool`), with errors turned into domain errors."""
+        started = time.perf_counter()
+        self.waiting += 1
+        waiting = True
         try:
             # asyncpg shields the release, so a cancelled request still returns its connection.
             acquiring = (pool or self.pool).acquire(timeout=self.settings.acquire_timeout_seconds)
             async with acquiring as raw:
+                self.waiting -= 1
+                waiting = False
+                waited = time.perf_counter() - started
+                for observer in self.acquire_observers:
+                    observer(waited)
                 # The pool hands out a proxy that behaves as the connection it wraps.
                 yield Connection(cast(asyncpg.Connection, raw), self.observers)
         except TimeoutError as exc:
@@ -106,6 +119,9 @@ class Database:
             raise NotFoundError("user or article") from exc
         except UNAVAILABLE_ERRORS as exc:
             raise ServiceUnavailableError("the database is unavailable, try again shortly") from exc
+        finally:
+            if waiting:  # the acquire itself failed or was cancelled
+                self.waiting -= 1
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

@@ -1,0 +1,143 @@
+"""Every metric brisk exports, and how /metrics renders them (one process or several).
+
+Names: the OpenTelemetry HTTP semantic conventions where one exists
+(`http.server.request.duration` -> `http_server_request_duration_seconds`), `brisk_` for the
+rest; base units; labels bounded (route templates, query names, key families: all from code).
+
+Several worker processes: `brisk serve --workers N` points PROMETHEUS_MULTIPROC_DIR at a fresh
+folder before the workers start; each process then writes its samples to files there and any
+worker's /metrics sums them all (ADR 0007).
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+
+from brisk.observability.multiproc import MULTIPROC_ENV
+
+# Fine between 1 and 100 ms, where brisk's requests live, so a P95 read from the buckets is
+# off by at most one bucket width (~10-25%); coarse past that.
+REQUEST_BUCKETS = (
+    0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0065, 0.008, 0.01, 0.0125, 0.015,
+    0.02, 0.025, 0.03, 0.04, 0.05, 0.065, 0.08, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+QUERY_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01,
+    0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+)  # fmt: skip
+CACHE_BUCKETS = (0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25)
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+class Metrics:
+    """The process's metric objects, registered on `registry` (a fresh one per app in tests)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        # No `_created` series: they double the output and no dashboard reads them.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.request_duration = Histogram(
+            "http_server_request_duration_seconds",
+            "Duration of HTTP server requests.",
+            ["http_request_method", "http_route", "http_response_status_code"],
+            buckets=REQUEST_BUCKETS,
+            registry=r,
+        )
+        self.active_requests = Gauge(
+            "http_server_active_requests",
+            "Number of active HTTP server requests.",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.query_duration = Histogram(
+            "brisk_db_query_duration_seconds",
+            "Duration of named SQL queries, by query name.",
+            ["query"],
+            buckets=QUERY_BUCKETS,
+            registry=r,
+        )
+        self.slow_queries = Counter(
+            "brisk_db_slow_queries_total",
+            "Queries slower than the slow-query threshold.",
+            ["query"],
+            registry=r,
+        )
+        self.acquire_wait = Histogram(
+            "brisk_db_pool_acquire_wait_seconds",
+            "Time spent waiting for a pooled connection.",
+            buckets=QUERY_BUCKETS,
+            registry=r,
+        )
+        self.pool_connections = Gauge(
+            "brisk_db_pool_connections",
+            "Pool connections by state: open (size), idle, max.",
+            ["state"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.pool_waiters = Gauge(
+            "brisk_db_pool_waiters",
+            "Requests waiting for a pooled connection (sampled).",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.cache_requests = Counter(
+            "brisk_cache_requests_total",
+            "Cache lookups by layer (l1, l2), key family and result (hit, miss, error, bypass).",
+            ["layer", "family", "result"],
+            registry=r,
+        )
+        self.cache_duration = Histogram(
+            "brisk_cache_operation_duration_seconds",
+            "Duration of cache lookups, by layer.",
+            ["layer"],
+            buckets=CACHE_BUCKETS,
+            registry=r,
+        )
+        self.breaker_open = Gauge(
+            "brisk_cache_redis_breaker_open",
+            "1 while the Redis circuit breaker is open (Redis skipped), else 0.",
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self.loop_lag = Histogram(
+            "brisk_event_loop_lag_seconds",
+            "How late the event loop ran a timer (sampled).",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition text: this process's registry, or every process's files."""
+        directory = multiprocess_dir()
+        if directory is None:
+            return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        from prometheus_client import multiprocess
+
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
+        return generate_latest(merged), CONTENT_TYPE_LATEST
+
+
+def mark_process_dead(pid: int) -> None:
+    """Drop a finished worker's live gauges (its counters and histograms keep counting)."""
+    directory = multiprocess_dir()
+    if directory is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]

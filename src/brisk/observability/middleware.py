@@ -1,0 +1,166 @@
+"""The telemetry middleware (pure ASGI): request id, Server-Timing, request metrics, access log.
+
+It runs on every request, so it does little: two clock reads, a contextvar, one histogram
+observation through a cached child, two response headers and (if on) one log line.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from brisk.observability.context import RequestTiming, current_timing
+from brisk.observability.metrics import Metrics
+
+if TYPE_CHECKING:
+    from brisk.observability.logs import AccessLog
+    from brisk.observability.perf import PerfRecorder
+    from brisk.observability.tracing import Tracing
+
+# The label for requests no route matched (404s of random paths): never the raw path.
+UNMATCHED = "unmatched"
+# A layer that answers before routing (the cache's fast path) names its route template here.
+ROUTE_KEY = "brisk.route"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# An id we accept from a client: what UUIDs, trace ids and hex tokens look like, bounded, so a
+# hostile header can neither bloat the logs nor forge log structure.
+_VALID_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}").fullmatch
+REQUEST_ID_HEADER = b"x-request-id"
+
+
+class RouteTemplates:
+    """The full template (`/api/articles/{slug}`) of the route a request matched.
+
+    FastAPI >= 0.16x no longer copies included routes: `scope["route"]` is the router's own
+    APIRoute, whose path lacks the include prefix. The full paths are read once from the app's
+    routes (its effective route contexts where FastAPI has them, else the routes themselves).
+    """
+
+    def __init__(self, routes: Callable[[], Iterable[Any]]) -> None:
+        self._routes = routes
+        self._by_route: dict[int, str] | None = None
+
+    def _build(self) -> dict[int, str]:
+        by_route: dict[int, str] = {}
+        for route in self._routes():
+            contexts = getattr(route, "effective_route_contexts", None)
+            if contexts is None:
+                by_route[id(route)] = str(getattr(route, "path_format", UNMATCHED))
+                continue
+            for context in contexts():
+                by_route.setdefault(id(context.original_route), context.path)
+        return by_route
+
+    def __call__(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if route is None:
+            return str(scope.get(ROUTE_KEY, UNMATCHED))
+        if self._by_route is None:
+            self._by_route = self._build()
+        template = self._by_route.get(id(route))
+        return template or str(getattr(route, "path_format", UNMATCHED))
+
+
+def server_timing(timing: RequestTiming, app_seconds: float) -> bytes:
+    """`db` and `cache`: time in queries and cache calls (concurrent ones add up);
+    `app`: the whole request inside brisk up to the response headers. Durations in ms."""
+    return (
+        f'db;dur={timing.db_seconds * 1000:.3f};desc="{timing.db_queries} queries", '
+        f'cache;dur={timing.cache_seconds * 1000:.3f};desc="{timing.cache_calls} calls", '
+        f"app;dur={app_seconds * 1000:.3f}"
+    ).encode()
+
+
+class RequestIds:
+    """Accepts a client's X-Request-ID when it is well formed, else makes a unique one."""
+
+    def __init__(self) -> None:
+        # A random prefix per process and a counter: unique across workers, and far cheaper
+        # than a uuid4 per request.
+        self._prefix = os.urandom(6).hex()
+        self._counter = itertools.count(1)
+
+    def __call__(self, headers: list[tuple[bytes, bytes]]) -> bytes:
+        for name, value in headers:
+            if name == REQUEST_ID_HEADER and _VALID_ID(value):
+                return value
+        return f"{self._prefix}-{next(self._counter):x}".encode()
+
+
+class TelemetryMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        access_log: AccessLog | None = None,
+        recorder: PerfRecorder | None = None,
+        tracing: Tracing | None = None,
+        routes: Callable[[], Iterable[Any]] = tuple,
+    ) -> None:
+        self.app = app
+        self.route_template = RouteTemplates(routes)
+        self.metrics = metrics
+        self.access_log = access_log
+        self.recorder = recorder
+        self.tracing = tracing
+        self.request_ids = RequestIds()
+        self._children: dict[tuple[str, str, int], Any] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = self.request_ids(scope["headers"])
+        timing = RequestTiming(request_id.decode())
+        token = current_timing.set(timing)
+        span = self.tracing.start_request(scope) if self.tracing is not None else None
+        status = 500  # what the client gets if the app raises before answering
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [
+                    *message.get("headers", ()),
+                    (b"x-request-id", request_id),
+                    (b"server-timing", server_timing(timing, time.perf_counter() - started)),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        self.metrics.active_requests.inc()
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            elapsed = time.perf_counter() - started
+            self.metrics.active_requests.dec()
+            current_timing.reset(token)
+            self._finish(scope, timing, status, elapsed, span)
+
+    def _finish(
+        self, scope: Scope, timing: RequestTiming, status: int, elapsed: float, span: Any
+    ) -> None:
+        route = self.route_template(scope)
+        method = scope["method"]
+        if method not in METHODS:
+            method = "_OTHER"
+        key = (method, route, status)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.metrics.request_duration.labels(
+                method, route, str(status)
+            )
+        child.observe(elapsed)
+        if self.recorder is not None:
+            self.recorder.record(route, elapsed)
+        if self.access_log is not None:
+            self.access_log.request(scope, method, route, status, elapsed, timing)
+        if span is not None and self.tracing is not None:
+            self.tracing.end_request(span, method, route, status)

@@ -1,0 +1,64 @@
+"""What the database and the cache report, turned into metrics, Server-Timing and the slow log.
+
+Registered on `Database.observers` / `Database.acquire_observers` and on the cache's observers
+(TEAM contract: `(layer, family, result, seconds)`). They run after every query and cache call,
+on the event loop: each does a dict lookup, one observation and a contextvar read.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from brisk.observability.context import add_cache_call, add_query
+from brisk.observability.metrics import Metrics
+from brisk.observability.perf import PerfRecorder
+
+slow_log = logging.getLogger("brisk.slow_query")
+
+
+class QueryObserver:
+    """Query duration by name; the request's db time; a log line past the threshold."""
+
+    def __init__(self, metrics: Metrics, slow_seconds: float) -> None:
+        self.metrics = metrics
+        self.slow_seconds = slow_seconds
+        self._children: dict[str, Any] = {}
+
+    def __call__(self, name: str, seconds: float) -> None:
+        child = self._children.get(name)
+        if child is None:
+            child = self._children[name] = self.metrics.query_duration.labels(name)
+        child.observe(seconds)
+        add_query(seconds)
+        if seconds >= self.slow_seconds:
+            self.metrics.slow_queries.labels(name).inc()
+            # The name and the time only: parameter values may be personal data.
+            slow_log.warning(
+                "slow query",
+                extra={"query": name, "duration_ms": round(seconds * 1000, 3)},
+            )
+
+
+class CacheObserver:
+    """Cache results by layer, family and outcome; the request's cache time."""
+
+    def __init__(self, metrics: Metrics, recorder: PerfRecorder | None = None) -> None:
+        self.metrics = metrics
+        self.recorder = recorder
+        self._children: dict[tuple[str, str, str], Any] = {}
+        self._durations: dict[str, Any] = {}
+
+    def __call__(self, layer: str, family: str, result: str, seconds: float) -> None:
+        key = (layer, family, result)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.metrics.cache_requests.labels(*key)
+        child.inc()
+        duration = self._durations.get(layer)
+        if duration is None:
+            duration = self._durations[layer] = self.metrics.cache_duration.labels(layer)
+        duration.observe(seconds)
+        add_cache_call(seconds)
+        if self.recorder is not None:
+            self.recorder.cache(result)

@@ -1,0 +1,90 @@
+"""Telemetry for one app: built in create_app, started and stopped by its lifespan."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+
+from brisk.observability.endpoints import build_router
+from brisk.observability.logs import AccessLog
+from brisk.observability.metrics import Metrics, mark_process_dead
+from brisk.observability.middleware import TelemetryMiddleware
+from brisk.observability.observers import CacheObserver, QueryObserver
+from brisk.observability.perf import PerfRecorder
+from brisk.observability.sampler import Sampler
+from brisk.observability.tracing import Tracing, tracing_from_env
+from brisk.settings import Settings, TelemetrySettings
+
+if TYPE_CHECKING:
+    from brisk.app import Services
+
+
+class Telemetry:
+    def __init__(
+        self,
+        settings: TelemetrySettings,
+        *,
+        metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
+        access_log: AccessLog | None = None,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.tracing = tracing
+        self.recorder = PerfRecorder(settings.perf_window_seconds) if settings.perf_page else None
+        self.access_log = None
+        if settings.enabled and settings.access_log:
+            self.access_log = access_log if access_log is not None else AccessLog()
+        self._sampler: Sampler | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Telemetry:
+        enabled = settings.telemetry.enabled
+        return cls(settings.telemetry, tracing=tracing_from_env() if enabled else None)
+
+    def install(self, app: FastAPI) -> None:
+        """Routes (/metrics, /_perf when enabled) and the middleware; call after every other
+        middleware so this one is outermost and times all of them."""
+        app.include_router(build_router(self))
+        if self.settings.enabled:
+            app.add_middleware(
+                TelemetryMiddleware,
+                metrics=self.metrics,
+                access_log=self.access_log,
+                recorder=self.recorder,
+                tracing=self.tracing,
+                routes=lambda: app.router.routes,
+            )
+
+    async def start(self, services: Services) -> None:
+        """Register the observers and start sampling (lifespan, after the pools are open)."""
+        if not self.settings.enabled:
+            return
+        db = services.db
+        db.observers.append(QueryObserver(self.metrics, self.settings.slow_query_seconds))
+        db.acquire_observers.append(self.metrics.acquire_wait.observe)
+        if self.tracing is not None:
+            db.observers.append(self.tracing.query)
+        cache: Any = getattr(services, "cache", None)
+        if cache is not None:
+            cache.observers.append(CacheObserver(self.metrics, self.recorder))
+            if self.tracing is not None:
+                cache.observers.append(self.tracing.cache)
+        self._sampler = Sampler(
+            self.metrics,
+            db,
+            self.settings.sample_interval_seconds,
+            breaker_open=(lambda: bool(cache.breaker_open)) if cache is not None else None,
+            recorder=self.recorder,
+        )
+        self._sampler.sample()
+        self._sampler.start()
+
+    async def stop(self) -> None:
+        if self._sampler is not None:
+            await self._sampler.stop()
+        if self.tracing is not None:
+            self.tracing.shutdown()  # flushes the spans still batched
+        mark_process_dead(os.getpid())

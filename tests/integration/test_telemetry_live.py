@@ -1,0 +1,160 @@
+"""A live `brisk serve --workers 2`: metrics summed over both workers, one JSON line per
+request on stderr, and the /_perf page as Chromium renders it."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from PIL import Image, ImageStat
+
+from tests.conformance.test_realworld_suite import _free_port, _wait_ready
+from tests.conftest import TEST_SECRET
+
+pytestmark = pytest.mark.integration
+
+REQUESTS = 120
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+@dataclass
+class Live:
+    base: str
+    metrics_dir: Path
+    stderr: Path
+    process: subprocess.Popen[bytes]
+
+
+@pytest.fixture(scope="module")
+async def live(
+    database_url: str, servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Live]:
+    folder = tmp_path_factory.mktemp("telemetry-live")
+    metrics_dir = folder / "metrics"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "BRISK_DATABASE_URL": database_url,
+        "BRISK_REDIS_URL": servers[1],
+        "BRISK_SECRET_KEY": TEST_SECRET,
+        "BRISK_TELEMETRY__PERF_PAGE": "true",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    stderr = folder / "serve.log"
+    with stderr.open("wb") as log:
+        # Popen returns at once (the server runs alongside the tests), so nothing blocks.
+        process = subprocess.Popen(  # noqa: ASYNC220
+            [sys.executable, "-m", "brisk.cli", "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_ready(base, process)
+        yield Live(base, metrics_dir, stderr, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _tags_count(exposition: str) -> float:
+    prefix = "http_server_request_duration_seconds_count{"
+    for line in exposition.splitlines():
+        if line.startswith(prefix) and 'http_route="/api/tags"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_metrics_add_up_over_every_worker(live: Live) -> None:
+    # A new connection per request, so the kernel spreads them over both workers.
+    for _ in range(REQUESTS):
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"{live.base}/api/tags")).status_code == 200
+    writers = {p.name.rsplit("_", 1)[1] for p in live.metrics_dir.glob("histogram_*.db")}
+    assert len(writers) == 2, f"both workers should have served: {writers}"
+    for _ in range(4):  # whichever worker answers the scrape, it reports both
+        async with httpx.AsyncClient() as client:
+            exposition = (await client.get(f"{live.base}/metrics")).text
+        assert _tags_count(exposition) == REQUESTS
+
+
+async def test_one_json_line_per_request_on_stderr(live: Live) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"{live.base}/api/tags", headers={"X-Request-ID": "live-42"})
+    assert response.headers["x-request-id"] == "live-42"
+    assert "server-timing" in response.headers
+    entries = []
+    for raw in live.stderr.read_bytes().splitlines():
+        if raw.startswith(b"{"):
+            entries.append(orjson.loads(raw))  # every line is whole JSON, workers never interleave
+    mine = [e for e in entries if e.get("request_id") == "live-42"]
+    assert len(mine) == 1
+    assert mine[0]["route"] == "/api/tags"
+    assert mine[0]["status"] == 200
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail("chromium is not installed; .ci/run installs it with apt")
+    pytest.skip("chromium not installed (apt-get install chromium); CI always runs this")
+
+
+async def test_perf_page_renders_charts_in_chromium(live: Live, tmp_path: Path) -> None:
+    chromium = _chromium()
+    async with httpx.AsyncClient() as client:
+        for path in ("/api/tags", "/api/articles", "/health/live") * 40:
+            await client.get(f"{live.base}{path}")
+        page = await client.get(f"{live.base}/_perf")
+        data = (await client.get(f"{live.base}/_perf/data")).json()
+    assert page.status_code == 200
+    assert "<canvas" in page.text
+    assert {"series", "routes"} <= set(data)
+    shot = tmp_path / "perf.png"
+    result = subprocess.run(  # noqa: ASYNC221 - the page needs only the server, not this loop
+        [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1280,900",
+            "--virtual-time-budget=3000",
+            f"--screenshot={shot}",
+            f"{live.base}/_perf",
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    png = shot.read_bytes()
+    assert png.startswith(b"\x89PNG")
+    assert len(png) > 20_000, len(png)
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    assert image.size == (1280, 900)
+    # Not blank: many colours (lines in four series colours, text), real spread of values.
+    assert len(image.getcolors(maxcolors=1_000_000) or []) > 50
+    assert max(ImageStat.Stat(image).stddev) > 10
+    keep = os.environ.get("BRISK_KEEP_SCREENSHOT")
+    if keep:
+        shutil.copy(shot, keep)

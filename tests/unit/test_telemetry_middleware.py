@@ -1,0 +1,213 @@
+"""The telemetry middleware without a database: route labels, request ids, Server-Timing,
+the access log, and what is recorded when the app fails."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+import httpx
+import orjson
+import pytest
+from fastapi import APIRouter, FastAPI
+
+from brisk.observability.logs import AccessLog
+from brisk.observability.metrics import Metrics
+from brisk.observability.observers import CacheObserver, QueryObserver
+from brisk.observability.setup import Telemetry
+from brisk.settings import TelemetrySettings
+
+DURATION = "http_server_request_duration_seconds"
+
+
+class Harness:
+    def __init__(self, **settings: object) -> None:
+        self.metrics = Metrics()
+        self.lines: list[bytes] = []
+        self.queries = QueryObserver(self.metrics, slow_seconds=0.05)
+        self.cache = CacheObserver(self.metrics)
+        router = APIRouter()
+
+        @router.get("/things/{name}")
+        async def thing(name: str) -> dict[str, str]:
+            # What the pool and the cache report while a request runs.
+            self.queries("get-thing", 0.004)
+            self.queries("list-things", 0.002)
+            self.cache("l1", "thing", "hit", 0.0001)
+            return {"name": name}
+
+        @router.get("/boom")
+        async def boom() -> None:
+            raise RuntimeError("boom")
+
+        @router.get("/concurrent")
+        async def concurrent() -> dict[str, int]:
+            async def read() -> None:
+                self.queries("read", 0.003)
+
+            async with asyncio.TaskGroup() as group:
+                for _ in range(3):
+                    group.create_task(read())
+            return {"ok": 1}
+
+        self.app = FastAPI()
+        self.app.include_router(router, prefix="/api")
+        self.telemetry = Telemetry(
+            TelemetrySettings(**settings),  # type: ignore[arg-type]
+            metrics=self.metrics,
+            access_log=AccessLog(self.lines.append),
+        )
+        self.telemetry.install(self.app)
+
+    def client(self) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
+        return httpx.AsyncClient(transport=transport, base_url="http://t")
+
+    def count(self, method: str, route: str, status: int) -> float | None:
+        labels = {
+            "http_request_method": method,
+            "http_route": route,
+            "http_response_status_code": str(status),
+        }
+        return self.metrics.registry.get_sample_value(f"{DURATION}_count", labels)
+
+
+async def test_requests_are_labelled_by_route_template_never_raw_path() -> None:
+    h = Harness()
+    async with h.client() as client:
+        for name in ("a", "b", "c"):
+            assert (await client.get(f"/api/things/{name}")).status_code == 200
+        assert (await client.get("/no/such/path/xyz")).status_code == 404
+    assert h.count("GET", "/api/things/{name}", 200) == 3
+    assert h.count("GET", "unmatched", 404) == 1
+    exposition = h.metrics.render()[0].decode()
+    assert "/api/things/a" not in exposition
+    assert "/no/such/path" not in exposition
+
+
+async def test_unknown_methods_share_one_label() -> None:
+    h = Harness()
+    async with h.client() as client:
+        await client.request("BREW", "/api/things/x")
+    assert h.count("_OTHER", "/api/things/{name}", 405) == 1
+
+
+async def test_server_timing_adds_up_the_requests_queries_and_cache_calls() -> None:
+    h = Harness()
+    async with h.client() as client:
+        response = await client.get("/api/things/x")
+    timing = response.headers["server-timing"]
+    db = re.search(r'db;dur=([\d.]+);desc="(\d+) queries"', timing)
+    cache = re.search(r'cache;dur=([\d.]+);desc="(\d+) calls"', timing)
+    app = re.search(r"app;dur=([\d.]+)", timing)
+    assert db, timing
+    assert cache, timing
+    assert app, timing
+    assert float(db.group(1)) == pytest.approx(6.0)
+    assert db.group(2) == "2"
+    assert float(cache.group(1)) == pytest.approx(0.1)
+    assert float(app.group(1)) > 0
+
+
+async def test_concurrent_tasks_of_a_request_count_towards_it() -> None:
+    h = Harness()
+    async with h.client() as client:
+        response = await client.get("/api/concurrent")
+    assert 'desc="3 queries"' in response.headers["server-timing"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("3f2a9c1e-55aa-4bde-9c1e-000000000001", True),
+        ("req.42:abc_DEF", True),
+        ("x" * 64, True),
+        ("x" * 65, False),
+        ("", False),
+        ('bad" id', False),
+        ("line\\nbreak", False),
+        ("über", False),
+    ],
+)
+async def test_request_id_is_echoed_when_well_formed_else_replaced(sent: str, kept: bool) -> None:
+    h = Harness()
+    async with h.client() as client:
+        response = await client.get("/api/things/x", headers={"x-request-id": sent.encode()})
+    echoed = response.headers["x-request-id"]
+    assert (echoed == sent) is kept
+    assert re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", echoed)
+    assert orjson.loads(h.lines[-1])["request_id"] == echoed
+
+
+async def test_generated_request_ids_are_unique() -> None:
+    h = Harness()
+    async with h.client() as client:
+        ids = {(await client.get("/api/things/x")).headers["x-request-id"] for _ in range(50)}
+    assert len(ids) == 50
+
+
+async def test_one_json_access_line_per_request() -> None:
+    h = Harness()
+    async with h.client() as client:
+        await client.get("/api/things/x?secret=1", headers={"x-request-id": "abc"})
+    assert len(h.lines) == 1
+    assert h.lines[0].endswith(b"\n")
+    entry = orjson.loads(h.lines[0])
+    assert entry["request_id"] == "abc"
+    assert entry["route"] == "/api/things/{name}"
+    assert entry["path"] == "/api/things/x"  # no query string: it may carry secrets
+    assert entry["status"] == 200
+    assert entry["db_queries"] == 2
+    assert entry["db_ms"] == pytest.approx(6.0)
+    assert entry["duration_ms"] > 0
+
+
+async def test_a_failing_app_is_recorded_as_500_and_active_requests_return_to_zero() -> None:
+    h = Harness()
+    async with h.client() as client:
+        response = await client.get("/api/boom")
+    assert response.status_code == 500
+    assert h.count("GET", "/api/boom", 500) == 1
+    assert h.metrics.registry.get_sample_value("http_server_active_requests") == 0
+    assert orjson.loads(h.lines[-1])["status"] == 500
+
+
+async def test_disabled_telemetry_adds_no_middleware_but_metrics_still_answer() -> None:
+    h = Harness(enabled=False)
+    async with h.client() as client:
+        response = await client.get("/api/things/x")
+        assert "server-timing" not in response.headers
+        assert "x-request-id" not in response.headers
+        assert (await client.get("/metrics")).status_code == 200
+    assert h.count("GET", "/api/things/{name}", 200) is None
+    assert h.lines == []
+
+
+def test_slow_queries_are_logged_by_name_without_values(caplog: pytest.LogCaptureFixture) -> None:
+    metrics = Metrics()
+    observe = QueryObserver(metrics, slow_seconds=0.1)
+    with caplog.at_level(logging.WARNING, logger="brisk.slow_query"):
+        observe("fast-one", 0.05)
+        observe("slow-one", 0.25)
+    assert [r.query for r in caplog.records] == ["slow-one"]  # type: ignore[attr-defined]
+    assert caplog.records[0].duration_ms == 250.0  # type: ignore[attr-defined]
+    slow = metrics.registry.get_sample_value("brisk_db_slow_queries_total", {"query": "slow-one"})
+    assert slow == 1
+    count = metrics.registry.get_sample_value(
+        "brisk_db_query_duration_seconds_count", {"query": "fast-one"}
+    )
+    assert count == 1
+
+
+def test_cache_results_are_counted_by_layer_family_and_result() -> None:
+    metrics = Metrics()
+    observe = CacheObserver(metrics)
+    for result in ("hit", "hit", "miss", "error"):
+        observe("l2", "article", result, 0.0002)
+    get = metrics.registry.get_sample_value
+    labels = {"layer": "l2", "family": "article"}
+    assert get("brisk_cache_requests_total", {**labels, "result": "hit"}) == 2
+    assert get("brisk_cache_requests_total", {**labels, "result": "miss"}) == 1
+    assert get("brisk_cache_requests_total", {**labels, "result": "error"}) == 1
+    assert get("brisk_cache_operation_duration_seconds_count", {"layer": "l2"}) == 4
