@@ -159,6 +159,9 @@ def _register_lab_commands() -> None:
 
     app.command("seed")(seed_command)
     app.command("bench")(bench_command)
+    from brisk.doctor.command import doctor_command
+
+    app.command("doctor")(doctor_command)
 
 
 _register_lab_commands()

@@ -1,0 +1,48 @@
+"""The `brisk doctor` command."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+
+from brisk.doctor.report import render
+from brisk.doctor.run import DEFAULT_MIN_ROWS, run_doctor
+from brisk.settings import Settings
+
+
+def doctor_command(
+    json_output: Annotated[
+        bool, typer.Option("--json", help="print the report as JSON on stdout")
+    ] = False,
+    min_rows: Annotated[
+        int, typer.Option(min=0, help="tables with at least this many rows count as big")
+    ] = DEFAULT_MIN_ROWS,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="worker processes to size the pool for")
+    ] = None,
+    metrics_url: Annotated[
+        str | None, typer.Option(help="a running brisk's /metrics, for its cache hit ratio")
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="warnings fail too")] = False,
+) -> None:
+    """Explain every hot query on BRISK_DATABASE_URL and check indexes, pool size and cache.
+
+    Exit status 1 when it finds a problem (an error; with --strict, a warning too).
+    """
+    settings = Settings(dev=True)  # reading the database needs no secret
+    if not settings.database_url:
+        Console(stderr=True).print("[red]BRISK_DATABASE_URL is not set[/red]")
+        raise typer.Exit(2)
+    report = asyncio.run(
+        run_doctor(settings, min_rows=min_rows, workers=workers, metrics_url=metrics_url)
+    )
+    if json_output:
+        typer.echo(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        render(report, Console(width=200))
+    if report.problems(strict=strict):
+        raise typer.Exit(1)

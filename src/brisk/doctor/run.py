@@ -1,0 +1,46 @@
+"""Run every check against the configured database and return the report."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from brisk.doctor.cache import check_cache
+from brisk.doctor.checks import check_indexes, check_pool, check_queries, table_rows
+from brisk.doctor.model import Report
+from brisk.settings import Settings
+
+# Tables with fewer rows are never "big": a seq scan of 50 tags is the right plan.
+DEFAULT_MIN_ROWS = 10_000
+
+
+def _display(url: str) -> str:
+    """The URL without its password."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+
+
+async def run_doctor(
+    settings: Settings,
+    *,
+    min_rows: int = DEFAULT_MIN_ROWS,
+    workers: int | None = None,
+    metrics_url: str | None = None,
+) -> Report:
+    url = settings.database_url
+    assert url is not None  # the command checks it
+    report = Report(database=_display(url), min_rows=min_rows)
+    conn = await asyncpg.connect(url, timeout=settings.db.connect_timeout_seconds)
+    try:
+        report.tables = await table_rows(conn)
+        await check_queries(conn, report, settings.db)
+        await check_indexes(conn, report)
+        await check_pool(conn, url, report, settings.db, workers or settings.db.workers)
+    finally:
+        await conn.close()
+    await check_cache(report, redis_url=settings.redis_url, metrics_url=metrics_url)
+    return report
