@@ -36,6 +36,7 @@ DASHBOARD_READS = {
 def sample(services: Services, name: str, labels: dict[str, str] | None = None) -> float:
     """A sample's value; 0 when the series does not exist."""
     telemetry: Telemetry = services.telemetry_for_tests  # type: ignore[attr-defined]
+    telemetry.metrics.flush()
     return telemetry.metrics.registry.get_sample_value(name, labels or {}) or 0.0
 
 

@@ -3,11 +3,13 @@ request on stderr, and the /_perf page as Chromium renders it."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,9 +91,18 @@ async def test_metrics_add_up_over_every_worker(live: Live) -> None:
     for _ in range(REQUESTS):
         async with httpx.AsyncClient() as client:
             assert (await client.get(f"{live.base}/api/tags")).status_code == 200
+    # Each worker moves its counts to its file on every sampler tick (0.5 s) and at a scrape:
+    # wait for the ticks (bounded), then every scrape, whichever worker answers, reports both.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        async with httpx.AsyncClient() as client:
+            exposition = (await client.get(f"{live.base}/metrics")).text
+        if _tags_count(exposition) >= REQUESTS:
+            break
+        await asyncio.sleep(0.25)
     writers = {p.name.rsplit("_", 1)[1] for p in live.metrics_dir.glob("histogram_*.db")}
     assert len(writers) == 2, f"both workers should have served: {writers}"
-    for _ in range(4):  # whichever worker answers the scrape, it reports both
+    for _ in range(4):
         async with httpx.AsyncClient() as client:
             exposition = (await client.get(f"{live.base}/metrics")).text
         assert _tags_count(exposition) == REQUESTS

@@ -11,6 +11,8 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from brisk.doctor.model import Report
+from brisk.redis_client import close_redis, create_redis
+from brisk.settings import RedisSettings
 
 LOW_HIT_RATIO = 0.5
 # Fewer lookups than this say nothing about a ratio.
@@ -43,37 +45,55 @@ def _fetch(url: str) -> str:
         return response.read().decode()  # type: ignore[no-any-return]
 
 
-async def check_cache(report: Report, *, redis_url: str | None, metrics_url: str | None) -> None:
+def _keyspace(stats: dict[str, Any]) -> tuple[int, int]:
+    """Hits and misses from INFO stats: one server's, or summed over a cluster's nodes."""
+    if "keyspace_hits" in stats:
+        return int(stats["keyspace_hits"]), int(stats["keyspace_misses"])
+    nodes = [v for v in stats.values() if isinstance(v, dict) and "keyspace_hits" in v]
+    return sum(int(n["keyspace_hits"]) for n in nodes), sum(
+        int(n["keyspace_misses"]) for n in nodes
+    )
+
+
+def _check_app(report: Report, exposition: str) -> dict[str, Any]:
+    layers = ratios_from_metrics(exposition)
+    for layer, c in layers.items():
+        lookups = c["hit"] + c["miss"]
+        if lookups >= MIN_LOOKUPS and c["ratio"] < LOW_HIT_RATIO:
+            message = f"{layer} hit ratio {c['ratio']:.0%} over {lookups:.0f} lookups"
+            report.add("warning", "cache", layer, message)
+        if c.get("error"):
+            report.add("warning", "cache", layer, f"{c['error']:.0f} {layer} errors")
+    return layers
+
+
+async def check_cache(
+    report: Report, *, redis_url: str | None, redis: RedisSettings, metrics_url: str | None
+) -> None:
     cache: dict[str, Any] = {}
     if metrics_url:
         try:
-            layers = ratios_from_metrics(await asyncio.to_thread(_fetch, metrics_url))
+            exposition = await asyncio.to_thread(_fetch, metrics_url)
         except OSError as exc:
             report.add("warning", "cache", metrics_url, f"could not read the app's metrics: {exc}")
         else:
-            cache["app"] = layers
-            for layer, c in layers.items():
-                if c["hit"] + c["miss"] >= MIN_LOOKUPS and c["ratio"] < LOW_HIT_RATIO:
-                    lookups = c["hit"] + c["miss"]
-                    message = f"{layer} hit ratio {c['ratio']:.0%} over {lookups:.0f} lookups"
-                    report.add("warning", "cache", layer, message)
-                if c.get("error"):
-                    report.add("warning", "cache", layer, f"{c['error']:.0f} {layer} errors")
+            cache["app"] = _check_app(report, exposition)
     if redis_url:
-        client = aioredis.Redis.from_url(redis_url, socket_timeout=TIMEOUT_SECONDS)
+        client = create_redis(
+            redis_url, redis.model_copy(update={"socket_timeout_seconds": TIMEOUT_SECONDS})
+        )
         try:
-            stats = await client.info("stats")
+            hits, misses = _keyspace(await client.info("stats"))
         except (aioredis.RedisError, OSError) as exc:
             report.add("warning", "cache", "redis", f"Redis did not answer INFO: {exc}")
         else:
-            hits, misses = int(stats["keyspace_hits"]), int(stats["keyspace_misses"])
             cache["redis_server"] = {
                 "keyspace_hits": hits,
                 "keyspace_misses": misses,
                 "ratio": hits / (hits + misses) if hits + misses else None,
             }
         finally:
-            await client.aclose()
+            await close_redis(client)
     if not cache:
         report.add("info", "cache", "cache", "no Redis URL and no --metrics-url: ratio unknown")
     report.cache = cache

@@ -42,5 +42,7 @@ async def run_doctor(
         await check_pool(conn, url, report, settings.db, workers or settings.db.workers)
     finally:
         await conn.close()
-    await check_cache(report, redis_url=settings.redis_url, metrics_url=metrics_url)
+    await check_cache(
+        report, redis_url=settings.redis_url, redis=settings.redis, metrics_url=metrics_url
+    )
     return report

@@ -11,7 +11,9 @@ worker's /metrics sums them all (ADR 0007).
 
 from __future__ import annotations
 
+import bisect
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -122,8 +124,27 @@ class Metrics:
             registry=r,
         )
 
+        self._buffers: list[Buffered] = []
+
+    def histogram(self, metric: Histogram, *labels: str) -> BufferedHistogram:
+        """A cheap stand-in for `metric.labels(*labels)` on the request path."""
+        buffer = BufferedHistogram(metric.labels(*labels) if labels else metric)
+        self._buffers.append(buffer)
+        return buffer
+
+    def counter(self, metric: Counter, *labels: str) -> BufferedCounter:
+        buffer = BufferedCounter(metric.labels(*labels) if labels else metric)
+        self._buffers.append(buffer)
+        return buffer
+
+    def flush(self) -> None:
+        """Move what the buffers counted into the metrics (each sampler tick and each scrape)."""
+        for buffer in self._buffers:
+            buffer.flush()
+
     def render(self) -> tuple[bytes, str]:
         """The exposition text: this process's registry, or every process's files."""
+        self.flush()
         directory = multiprocess_dir()
         if directory is None:
             return generate_latest(self.registry), CONTENT_TYPE_LATEST
@@ -132,6 +153,57 @@ class Metrics:
         merged = CollectorRegistry()
         multiprocess.MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
         return generate_latest(merged), CONTENT_TYPE_LATEST
+
+
+class BufferedHistogram:
+    """Observations of one histogram child, counted in a plain list (one C bisect, no lock:
+    ~0.1 us against ~1.2 us for `observe`, which takes a lock per bucket and per sum) and added
+    to the child in bulk by flush(). Everything runs on the event loop's thread, so the swap in
+    flush() needs no lock; a scrape flushes first, so what it reports is exact."""
+
+    __slots__ = ("_bounds", "_child", "_counts", "_sum")
+
+    def __init__(self, child: Any) -> None:
+        self._child = child
+        self._bounds: list[float] = list(child._upper_bounds)  # ends with +Inf
+        self._counts = [0] * len(self._bounds)
+        self._sum = 0.0
+
+    def observe(self, amount: float) -> None:
+        self._counts[bisect.bisect_left(self._bounds, amount)] += 1
+        self._sum += amount
+
+    def flush(self) -> None:
+        counts, self._counts = self._counts, [0] * len(self._bounds)
+        total, self._sum = self._sum, 0.0
+        if not any(counts):
+            return
+        # prometheus_client's own bucket values (per-bucket counts, cumulated on export).
+        self._child._sum.inc(total)
+        for value, count in zip(self._child._buckets, counts, strict=True):
+            if count:
+                value.inc(count)
+
+
+class BufferedCounter:
+    """Increments of one counter child, added to it in bulk by flush()."""
+
+    __slots__ = ("_child", "_count")
+
+    def __init__(self, child: Any) -> None:
+        self._child = child
+        self._count = 0
+
+    def inc(self, amount: int = 1) -> None:
+        self._count += amount
+
+    def flush(self) -> None:
+        count, self._count = self._count, 0
+        if count:
+            self._child.inc(count)
+
+
+Buffered = BufferedHistogram | BufferedCounter
 
 
 def mark_process_dead(pid: int) -> None:

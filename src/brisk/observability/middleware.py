@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from brisk.observability.context import RequestTiming, current_timing
-from brisk.observability.metrics import Metrics
+from brisk.observability.metrics import BufferedHistogram, Metrics
 
 if TYPE_CHECKING:
     from brisk.observability.logs import AccessLog
@@ -93,6 +93,19 @@ class RequestIds:
         return f"{self._prefix}-{next(self._counter):x}".encode()
 
 
+class InFlight:
+    """Requests inside the app right now: a plain int on the request path (a Gauge's inc/dec
+    take a lock each), read by the gauge at scrape time or by the sampler."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> float:
+        return self.count
+
+
 class TelemetryMiddleware:
     def __init__(
         self,
@@ -102,15 +115,17 @@ class TelemetryMiddleware:
         recorder: PerfRecorder | None = None,
         tracing: Tracing | None = None,
         routes: Callable[[], Iterable[Any]] = tuple,
+        in_flight: InFlight | None = None,
     ) -> None:
         self.app = app
-        self.route_template = RouteTemplates(routes)
         self.metrics = metrics
         self.access_log = access_log
         self.recorder = recorder
         self.tracing = tracing
+        self.route_template = RouteTemplates(routes)
         self.request_ids = RequestIds()
-        self._children: dict[tuple[str, str, int], Any] = {}
+        self.in_flight = in_flight if in_flight is not None else InFlight()
+        self._children: dict[tuple[str, str, int], BufferedHistogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -127,20 +142,20 @@ class TelemetryMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [
+                # A new list: the app may reuse its own (Starlette's Response.raw_headers).
+                message["headers"] = [
                     *message.get("headers", ()),
                     (b"x-request-id", request_id),
                     (b"server-timing", server_timing(timing, time.perf_counter() - started)),
                 ]
-                message = {**message, "headers": headers}
             await send(message)
 
-        self.metrics.active_requests.inc()
+        self.in_flight.count += 1
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
-            self.metrics.active_requests.dec()
+            self.in_flight.count -= 1
             current_timing.reset(token)
             self._finish(scope, timing, status, elapsed, span)
 
@@ -154,8 +169,8 @@ class TelemetryMiddleware:
         key = (method, route, status)
         child = self._children.get(key)
         if child is None:
-            child = self._children[key] = self.metrics.request_duration.labels(
-                method, route, str(status)
+            child = self._children[key] = self.metrics.histogram(
+                self.metrics.request_duration, method, route, str(status)
             )
         child.observe(elapsed)
         if self.recorder is not None:

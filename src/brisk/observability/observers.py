@@ -8,10 +8,9 @@ on the event loop: each does a dict lookup, one observation and a contextvar rea
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from brisk.observability.context import add_cache_call, add_query
-from brisk.observability.metrics import Metrics
+from brisk.observability.metrics import BufferedCounter, BufferedHistogram, Metrics
 from brisk.observability.perf import PerfRecorder
 
 slow_log = logging.getLogger("brisk.slow_query")
@@ -23,12 +22,12 @@ class QueryObserver:
     def __init__(self, metrics: Metrics, slow_seconds: float) -> None:
         self.metrics = metrics
         self.slow_seconds = slow_seconds
-        self._children: dict[str, Any] = {}
+        self._children: dict[str, BufferedHistogram] = {}
 
     def __call__(self, name: str, seconds: float) -> None:
         child = self._children.get(name)
         if child is None:
-            child = self._children[name] = self.metrics.query_duration.labels(name)
+            child = self._children[name] = self.metrics.histogram(self.metrics.query_duration, name)
         child.observe(seconds)
         add_query(seconds)
         if seconds >= self.slow_seconds:
@@ -46,18 +45,20 @@ class CacheObserver:
     def __init__(self, metrics: Metrics, recorder: PerfRecorder | None = None) -> None:
         self.metrics = metrics
         self.recorder = recorder
-        self._children: dict[tuple[str, str, str], Any] = {}
-        self._durations: dict[str, Any] = {}
+        self._children: dict[tuple[str, str, str], BufferedCounter] = {}
+        self._durations: dict[str, BufferedHistogram] = {}
 
     def __call__(self, layer: str, family: str, result: str, seconds: float) -> None:
         key = (layer, family, result)
         child = self._children.get(key)
         if child is None:
-            child = self._children[key] = self.metrics.cache_requests.labels(*key)
+            child = self._children[key] = self.metrics.counter(self.metrics.cache_requests, *key)
         child.inc()
         duration = self._durations.get(layer)
         if duration is None:
-            duration = self._durations[layer] = self.metrics.cache_duration.labels(layer)
+            duration = self._durations[layer] = self.metrics.histogram(
+                self.metrics.cache_duration, layer
+            )
         duration.observe(seconds)
         add_cache_call(seconds)
         if self.recorder is not None:

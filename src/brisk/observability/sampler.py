@@ -22,7 +22,9 @@ class Sampler:
         interval_seconds: float,
         breaker_open: Callable[[], bool] | None = None,
         recorder: PerfRecorder | None = None,
+        in_flight: Callable[[], float] | None = None,
     ) -> None:
+        self.in_flight = in_flight
         self.metrics = metrics
         self.db = db
         self.interval = interval_seconds
@@ -50,6 +52,10 @@ class Sampler:
             self.sample()
 
     def sample(self) -> None:
+        # Other workers' scrapes read this process's samples from its files: keep them fresh.
+        self.metrics.flush()
+        if self.in_flight is not None:
+            self.metrics.active_requests.set(self.in_flight())
         pool = self.db.pool
         size, idle, most = pool.get_size(), pool.get_idle_size(), pool.get_max_size()
         gauge = self.metrics.pool_connections

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 
 from brisk.observability.endpoints import build_router
 from brisk.observability.logs import AccessLog
-from brisk.observability.metrics import Metrics, mark_process_dead
-from brisk.observability.middleware import TelemetryMiddleware
+from brisk.observability.metrics import Metrics, mark_process_dead, multiprocess_dir
+from brisk.observability.middleware import InFlight, TelemetryMiddleware
 from brisk.observability.observers import CacheObserver, QueryObserver
 from brisk.observability.perf import PerfRecorder
 from brisk.observability.sampler import Sampler
@@ -38,6 +38,10 @@ class Telemetry:
         if settings.enabled and settings.access_log:
             self.access_log = access_log if access_log is not None else AccessLog()
         self._sampler: Sampler | None = None
+        self.in_flight = InFlight()
+        if multiprocess_dir() is None:
+            # Read at scrape time: exact, and nothing on the request path but an int.
+            self.metrics.active_requests.set_function(self.in_flight)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Telemetry:
@@ -56,6 +60,7 @@ class Telemetry:
                 recorder=self.recorder,
                 tracing=self.tracing,
                 routes=lambda: app.router.routes,
+                in_flight=self.in_flight,
             )
 
     async def start(self, services: Services) -> None:
@@ -64,7 +69,7 @@ class Telemetry:
             return
         db = services.db
         db.observers.append(QueryObserver(self.metrics, self.settings.slow_query_seconds))
-        db.acquire_observers.append(self.metrics.acquire_wait.observe)
+        db.acquire_observers.append(self.metrics.histogram(self.metrics.acquire_wait).observe)
         if self.tracing is not None:
             db.observers.append(self.tracing.query)
         cache: Any = getattr(services, "cache", None)
@@ -78,6 +83,8 @@ class Telemetry:
             self.settings.sample_interval_seconds,
             breaker_open=(lambda: bool(cache.breaker_open)) if cache is not None else None,
             recorder=self.recorder,
+            # Several workers: each one's count goes to its file, summed at scrape.
+            in_flight=self.in_flight if multiprocess_dir() is not None else None,
         )
         self._sampler.sample()
         self._sampler.start()
