@@ -18,13 +18,17 @@ import httpx
 import orjson
 import pytest
 from PIL import Image, ImageStat
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conformance.test_realworld_suite import _free_port, _wait_ready
 from tests.conftest import TEST_SECRET
 
 pytestmark = pytest.mark.integration
 
-REQUESTS = 120
+BATCH = 40
+MAX_BATCHES = 10
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -78,34 +82,65 @@ async def live(
         process.wait(timeout=30)
 
 
-def _tags_count(exposition: str) -> float:
-    prefix = "http_server_request_duration_seconds_count{"
-    for line in exposition.splitlines():
-        if line.startswith(prefix) and 'http_route="/api/tags"' in line:
-            return float(line.rsplit(" ", 1)[1])
+TAGS = {
+    "http_request_method": "GET",
+    "http_route": "/api/tags",
+    "http_response_status_code": "200",
+}
+COUNT = "http_server_request_duration_seconds_count"
+
+
+def _scraped(exposition: str) -> float:
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == COUNT and sample.labels == TAGS:
+                return sample.value
     return 0.0
 
 
-async def test_metrics_add_up_over_every_worker(live: Live) -> None:
-    # A new connection per request, so the kernel spreads them over both workers.
-    for _ in range(REQUESTS):
-        async with httpx.AsyncClient() as client:
-            assert (await client.get(f"{live.base}/api/tags")).status_code == 200
-    # Each worker moves its counts to its file on every sampler tick (0.5 s) and at a scrape:
-    # wait for the ticks (bounded), then every scrape, whichever worker answers, reports both.
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        async with httpx.AsyncClient() as client:
-            exposition = (await client.get(f"{live.base}/metrics")).text
-        if _tags_count(exposition) >= REQUESTS:
+def _per_worker(metrics_dir: Path, scratch: Path) -> dict[str, float]:
+    """Each worker's own count of GET /api/tags, read from its file alone."""
+    counts = {}
+    for path in metrics_dir.glob("histogram_*.db"):
+        alone = scratch / path.stem
+        alone.mkdir(exist_ok=True)
+        shutil.copy(path, alone / path.name)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(alone))  # type: ignore[no-untyped-call]
+        counts[path.stem] = registry.get_sample_value(COUNT, TAGS) or 0.0
+    return counts
+
+
+async def _get_many(url: str, n: int) -> None:
+    # New connections, all at once, so the kernel hands them to both workers' accept loops.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(limits=limits) as client:
+        responses = await asyncio.gather(*(client.get(url) for _ in range(n)))
+    assert all(r.status_code == 200 for r in responses)
+
+
+async def test_metrics_add_up_over_every_worker(live: Live, tmp_path: Path) -> None:
+    # Both workers are up once each has made its metric files (bounded wait).
+    deadline = time.monotonic() + 60
+    while len(list(live.metrics_dir.glob("histogram_*.db"))) < 2:
+        assert time.monotonic() < deadline, "the second worker did not start"
+        await asyncio.sleep(0.2)
+    sent = 0
+    for _ in range(MAX_BATCHES):
+        await _get_many(f"{live.base}/api/tags", BATCH)
+        sent += BATCH
+        # Each worker moves its counts to its file every sampler tick (0.5 s).
+        await asyncio.sleep(1.2)
+        per_worker = _per_worker(live.metrics_dir, tmp_path)
+        if all(per_worker.values()):
             break
-        await asyncio.sleep(0.25)
-    writers = {p.name.rsplit("_", 1)[1] for p in live.metrics_dir.glob("histogram_*.db")}
-    assert len(writers) == 2, f"both workers should have served: {writers}"
-    for _ in range(4):
+    assert len(per_worker) == 2
+    assert all(per_worker.values()), f"both workers should have served: {per_worker}"
+    assert sum(per_worker.values()) == sent
+    for _ in range(4):  # whichever worker answers the scrape, it reports both
         async with httpx.AsyncClient() as client:
             exposition = (await client.get(f"{live.base}/metrics")).text
-        assert _tags_count(exposition) == REQUESTS
+        assert _scraped(exposition) == sent
 
 
 async def test_one_json_line_per_request_on_stderr(live: Live) -> None:
