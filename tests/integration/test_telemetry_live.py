@@ -8,7 +8,6 @@ import io
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,8 +21,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conformance.test_realworld_suite import _free_port, _wait_ready
-from tests.conftest import TEST_SECRET
+from tests.conftest import CACHE_NAMESPACE
+from tests.integration.live import Served, serve, wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -43,10 +42,12 @@ CHROMIUM_FLAGS = (
 
 @dataclass
 class Live:
-    base: str
+    served: Served
     metrics_dir: Path
-    stderr: Path
-    process: subprocess.Popen[bytes]
+
+    @property
+    def base(self) -> str:
+        return self.served.base
 
 
 @pytest.fixture(scope="module")
@@ -55,31 +56,17 @@ async def live(
 ) -> AsyncIterator[Live]:
     folder = tmp_path_factory.mktemp("telemetry-live")
     metrics_dir = folder / "metrics"
-    port = _free_port()
     env = {
-        **os.environ,
-        "BRISK_DATABASE_URL": database_url,
-        "BRISK_REDIS_URL": servers[1],
-        "BRISK_SECRET_KEY": TEST_SECRET,
         "BRISK_TELEMETRY__PERF_PAGE": "true",
+        "BRISK_CACHE__NAMESPACE": CACHE_NAMESPACE,
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
-    stderr = folder / "serve.log"
-    with stderr.open("wb") as log:
-        # Popen returns at once (the server runs alongside the tests), so nothing blocks.
-        process = subprocess.Popen(  # noqa: ASYNC220
-            [sys.executable, "-m", "brisk.cli", "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-    base = f"http://127.0.0.1:{port}"
+    served = serve(database_url, servers[1], folder / "serve.log", "--workers", "2", env=env)
     try:
-        await _wait_ready(base, process)
-        yield Live(base, metrics_dir, stderr, process)
+        await wait_ready(served)
+        yield Live(served, metrics_dir)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        served.stop()
 
 
 TAGS = {
@@ -149,7 +136,7 @@ async def test_one_json_line_per_request_on_stderr(live: Live) -> None:
     assert response.headers["x-request-id"] == "live-42"
     assert "server-timing" in response.headers
     entries = []
-    for raw in live.stderr.read_bytes().splitlines():
+    for raw in live.served.log.read_bytes().splitlines():
         if raw.startswith(b"{"):
             entries.append(orjson.loads(raw))  # every line is whole JSON, workers never interleave
     mine = [e for e in entries if e.get("request_id") == "live-42"]
