@@ -7,9 +7,9 @@ from typing import Any
 import asyncpg
 
 from brisk.db.plans import explain, indexes_used, nodes
-from brisk.db.pool import SERVER_HEADROOM, pool_max_size
 from brisk.db.queries import REGISTRY
 from brisk.db.samples import ARGS, NoSampleDataError, request_queries, sample_from
+from brisk.db.server import SERVER_HEADROOM, pool_size_for
 from brisk.doctor.model import QueryPlan, Report
 from brisk.settings import DbSettings
 
@@ -132,15 +132,21 @@ async def check_indexes(conn: asyncpg.Connection, report: Report) -> None:
 
 
 async def check_pool(
-    conn: asyncpg.Connection, url: str, report: Report, settings: DbSettings, workers: int
+    conn: asyncpg.Connection, report: Report, settings: DbSettings, workers: int
 ) -> None:
     """Every worker's pool at its maximum must fit in the server's connections."""
     max_connections = int(await conn.fetchval("SHOW max_connections"))
     reserved = int(await conn.fetchval("SHOW superuser_reserved_connections"))
     in_use = int(await conn.fetchval("SELECT count(*) FROM pg_stat_activity"))
-    per_process = await pool_max_size(url, settings.model_copy(update={"workers": workers}))
-    wanted = per_process * workers
     available = max_connections - reserved - SERVER_HEADROOM
+    # As the app sizes its pool (brisk.db.server.inspect_server).
+    if settings.pool_max_size is not None:
+        per_process = settings.pool_max_size
+    elif settings.pgbouncer:
+        per_process = pool_size_for(None)
+    else:
+        per_process = pool_size_for(available // workers)
+    wanted = per_process * workers
     report.pool = {
         "pool_max_size": per_process,
         "workers": workers,
@@ -150,8 +156,12 @@ async def check_pool(
         "available": available,
         "connections_now": in_use,
         "explicit": settings.pool_max_size is not None,
+        "pgbouncer": settings.pgbouncer,
     }
-    if wanted > available:
+    if settings.pgbouncer:
+        # PgBouncer queues clients past its own pool: the server never sees `wanted`.
+        report.add("info", "pool", "pgbouncer", "behind PgBouncer: its pool bounds the server")
+    elif wanted > available:
         report.add(
             "error",
             "pool",

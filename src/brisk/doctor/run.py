@@ -39,7 +39,7 @@ async def run_doctor(
         report.tables = await table_rows(conn)
         await check_queries(conn, report, settings.db)
         await check_indexes(conn, report)
-        await check_pool(conn, url, report, settings.db, workers or settings.db.workers)
+        await check_pool(conn, report, settings.db, workers or settings.db.workers)
     finally:
         await conn.close()
     await check_cache(
