@@ -277,7 +277,7 @@ def run_bench(
     plan: BenchPlan, *, database_url: str, redis_url: str | None, step: Step, workdir: Path
 ) -> dict[str, Any]:
     """The whole bench on the given PostgreSQL (and Redis); returns the report's data."""
-    started = time.time()
+    started, load_at_start = time.time(), list(os.getloadavg())
     secret = secrets.token_urlsafe(48)
     env = {"BRISK_SECRET_KEY": secret, "BRISK_CACHE__NAMESPACE": f"lab{os.getpid()}"}
     if redis_url:
@@ -360,6 +360,7 @@ def run_bench(
             "requests_in_mix": len(requests),
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "duration_s": time.time() - started,
+            "load_average": load_at_start,
             "load_average_end": list(os.getloadavg()),
         },
     }

@@ -191,8 +191,10 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Commit `{meta['commit']}`, {meta['cpus']} x {meta['cpu_model']}, Python "
         f"{meta['python']}, {meta['system']}; load average at start "
-        f"{', '.join(f'{x:.2f}' for x in meta['load_average'])}; {meta['repetitions']} runs x "
-        f"{meta['seconds']:g} s at {meta['connections']} connections per profile.",
+        f"{', '.join(f'{x:.2f}' for x in meta['load_average'])}, at the end "
+        f"{', '.join(f'{x:.2f}' for x in meta.get('load_average_end', []))}; "
+        f"{meta['repetitions']} runs of {meta['seconds']:g} s or more at "
+        f"{meta['connections']} connections per profile.",
         "",
         "| Metric | Before | After | Change | Article before | Article after |",
         "|---|---|---|---|---|---|",
