@@ -258,7 +258,7 @@ def _cdf(series: list[tuple[str, list[tuple[float, float]]]], *, width: int = 64
         f'<line x1="{left}" y1="{y(0)}" x2="{width - 20}" y2="{y(0)}" stroke="#333"/>',
         f'<line x1="{left}" y1="{y(0)}" x2="{left}" y2="{y(1)}" stroke="#333"/>',
     ]
-    for q in (0, 0.5, 0.9, 0.99, 1.0):
+    for q in (0, 0.25, 0.5, 0.75, 0.9, 1.0):
         parts.append(f'<text x="{left - 4}" y="{y(q) + 4:.1f}" text-anchor="end">{q:g}</text>')
     for exponent in range(math.floor(low), math.ceil(high) + 1):
         ms = 10.0**exponent
