@@ -93,8 +93,9 @@ class RedisFleet:
         for proc in self.procs.values():
             try:
                 proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # a loaded machine: do not leave it running
                 proc.kill()
+                proc.wait(timeout=10)
         self.procs.clear()
 
 

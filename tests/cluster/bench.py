@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
@@ -49,10 +50,16 @@ def seed(stack: Stack) -> dict[str, str]:
 
 
 def wrk(url: str, seconds: int) -> float:
-    out = subprocess.run(
-        ["wrk", "-t1", "-c64", f"-d{seconds}s", url],
-        capture_output=True, text=True, check=True, timeout=seconds + 30,
-    ).stdout  # fmt: skip
+    for _ in range(3):
+        run = subprocess.run(
+            ["wrk", "-t1", "-c64", f"-d{seconds}s", url],
+            capture_output=True, text=True, check=False, timeout=seconds + 30,
+        )  # fmt: skip
+        if run.returncode == 0:
+            break
+        print(f"  wrk failed ({run.returncode}): {run.stdout[-300:]} {run.stderr[-300:]}")
+        time.sleep(2)
+    out = run.stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors is not None:
         print(f"  {errors.group(1)} non-2xx responses", flush=True)

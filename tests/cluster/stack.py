@@ -231,6 +231,7 @@ class Stack:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait(timeout=10)
         self.brisk.clear()
 
 
