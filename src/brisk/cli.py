@@ -35,9 +35,10 @@ def _load_settings(**overrides: object) -> Settings:
 
 def _exit_on_sigterm() -> None:
     # uvicorn re-raises SIGTERM once it has shut down; turning it into SystemExit lets our
-    # `finally` stop the embedded servers instead of the process dying mid-way.
-    def handler(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
+    # `finally` stop the embedded servers instead of the process dying mid-way. A stop that was
+    # asked for and ran to completion is a clean exit: status 0.
+    def handler(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, handler)
 

@@ -52,6 +52,13 @@ if redis.call('GET', KEYS[2]) == ARGV[1] then
 end
 return 0
 """
+# A loader that failed (the database down) gives its lease back at once.
+_RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 # Version tokens outlive any entry that carries them; an expired token is replaced by a new
 # random one, which only makes old entries unreachable.
 VERSION_TTL_SECONDS = 7 * 24 * 3600
@@ -95,6 +102,7 @@ class Cache:
                 owns_client=subscriber is not redis,
             )
         self._set_if_leased = redis.register_script(_SET_IF_LEASED) if redis else None
+        self._release_lease = redis.register_script(_RELEASE_LEASE) if redis else None
         self._flights: dict[str, asyncio.Task[bytes]] = {}
         self._pending_keys: set[str] = set()
         self._pending_versions: set[str] = set()
@@ -220,7 +228,14 @@ class Cache:
             if waited is not None:
                 return waited
             return await loader()  # the other loader is slow or gone: load, but don't store
-        value = await loader()
+        try:
+            value = await loader()
+        except Exception:
+            # Otherwise every reader of this key, here and in other processes, would wait
+            # lease_wait_seconds for a value that never comes before failing in turn: during a
+            # database outage that turned each fast 503 into a 0.5 s one.
+            await self._call(key.family, self._give_back_lease, key.lease, token)
+            raise
         if self.before_store is not None:
             await self.before_store(key)
         jittered_ms = int(key.ttl * random.uniform(0.9, 1.1) * 1000)  # noqa: S311 - not crypto
@@ -230,6 +245,10 @@ class Cache:
     async def _acquire_lease(self, lease: str, token: str, lease_ms: int) -> bool:
         assert self._redis is not None
         return bool(await self._redis.set(lease, token, nx=True, px=lease_ms))
+
+    async def _give_back_lease(self, lease: str, token: str) -> None:
+        assert self._release_lease is not None
+        await self._release_lease(keys=[lease], args=[token])
 
     async def _store_leased(self, key: Key, token: str, value: bytes, ttl_ms: int) -> bool:
         assert self._set_if_leased is not None
@@ -243,12 +262,22 @@ class Cache:
         while time.monotonic() < deadline:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
-            value = await self._call(key.family, self._redis_get, key.name)
-            if value is _FAILED:
+            found = await self._call(key.family, self._value_or_lease, key)
+            if found is _FAILED:
                 return None
+            value, leased = found
             if value is not None:
                 return value  # type: ignore[no-any-return]
+            if not leased:
+                return None  # the loader gave up (its load failed): no use waiting for it
         return None
+
+    async def _value_or_lease(self, key: Key) -> tuple[bytes | None, bool]:
+        assert self._redis is not None
+        value, lease = await self._redis.mget([key.name, key.lease])
+        if isinstance(value, str):
+            value = value.encode()
+        return value, lease is not None
 
     # -- writes ------------------------------------------------------------------------------
 

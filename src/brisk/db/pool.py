@@ -26,6 +26,9 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.ConnectionDoesNotExistError,
+    # The server shutting down or restarting under an open connection (fast or crash shutdown).
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
 )
 
 QueryObserver = Callable[[str, float], None]
@@ -125,8 +128,18 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        async with self.connection() as conn, conn.raw.transaction():
-            yield conn
+        async with self.connection() as conn:
+            try:
+                async with conn.raw.transaction():
+                    yield conn
+            except asyncpg.InterfaceError as exc:
+                # The server went away mid-transaction (restart, crash): asyncpg cannot even
+                # roll back and says "the underlying connection is closed". Not committed.
+                if _lost(conn.raw):
+                    raise ServiceUnavailableError(
+                        "the database is unavailable, try again shortly"
+                    ) from exc
+                raise
 
     def _replica_for(self, query: Query) -> Replica | None:
         if self.replicas is None or not query.read_only or not replica_reads_allowed():
@@ -164,6 +177,13 @@ class Database:
         if self.replicas is not None:
             await self.replicas.close()
         await self.pool.close()
+
+
+def _lost(raw: asyncpg.Connection) -> bool:
+    try:
+        return raw.is_closed()
+    except asyncpg.InterfaceError:
+        return True  # the pool took it back from under us: it does that when it closes
 
 
 async def create_database(
