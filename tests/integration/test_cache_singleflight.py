@@ -54,3 +54,24 @@ async def test_a_failed_load_fails_its_waiters_and_is_not_cached(services: Servi
     assert calls == 1
     await asyncio.gather(cache.get_or_load(key, failing), return_exceptions=True)
     assert calls == 2  # nothing cached: the next read tries again
+
+
+async def test_a_failed_load_gives_its_lease_back(services: Services) -> None:
+    """Else the next reader of the key (here or in another process) waits lease_wait_seconds for
+    a value that never comes: during a database outage every 503 came 0.5 s late."""
+    cache = services.cache
+    key = cache.keys.article("lease-back")
+
+    async def failing() -> bytes:
+        raise LookupError("database down")
+
+    await asyncio.gather(cache.get_or_load(key, failing), return_exceptions=True)
+    assert await cache._redis.exists(key.lease) == 0  # type: ignore[union-attr]
+    # A reader that finds a lease whose loader has given up stops waiting at once.
+    await cache._redis.set(key.lease, "someone", px=50)  # type: ignore[union-attr]
+    loaded = await cache.get_or_load(key, _value)
+    assert loaded == b"{}"
+
+
+async def _value() -> bytes:
+    return b"{}"
