@@ -15,6 +15,7 @@ from brisk.lab.bench import BenchPlan, run_against_url, run_bench
 from brisk.lab.profiles import ALL, Profile
 from brisk.lab.report import html_page, markdown, print_report, write_json
 from brisk.lab.seed import scale_name
+from brisk.lab.soak import SoakPlan, parse_duration, print_soak, run_soak
 from brisk.lab.wrk import WrkMissingError, wrk_path
 
 # Steps that move the bar; anything else only changes its text.
@@ -71,6 +72,16 @@ def bench_command(
             help="comma-separated profiles to run (default: all; before and after are always run)"
         ),
     ] = None,
+    soak: Annotated[
+        str | None,
+        typer.Option(
+            help="instead: soak brisk for this long (10m, 90s) at 70% of its measured capacity "
+            "and report memory, errors and P99 over time"
+        ),
+    ] = None,
+    soak_window: Annotated[
+        float, typer.Option(min=1, help="--soak: seconds per reported window")
+    ] = 30.0,
     database_prefix: Annotated[
         str, typer.Option(help="name prefix of the databases it creates", hidden=True)
     ] = "brisk_lab",
@@ -104,6 +115,10 @@ def bench_command(
     plan.max_seconds = max(plan.seconds, max_seconds or plan.max_seconds)
     plan.repetitions = repetitions or plan.repetitions
     plan.connections = connections or plan.connections
+    if soak is not None:
+        _soak(plan, SoakPlan(parse_duration(soak), window_seconds=soak_window), database_url,
+              redis_url, console, json_path)  # fmt: skip
+        return
     report = _run(plan, url, database_url, redis_url, console)
     if url is not None:
         _write(report, json_path=json_path)
@@ -138,6 +153,32 @@ def _run(
                 return run_bench(
                     plan, database_url=db, redis_url=redis, step=step, workdir=Path(tmp)
                 )
+
+
+def _soak(
+    plan: BenchPlan,
+    soak: SoakPlan,
+    database_url: str | None,
+    redis_url: str | None,
+    console: Console,
+    json_path: Path | None,
+) -> None:
+    with (
+        console.status("soak") as status,
+        tempfile.TemporaryDirectory(prefix="brisk-soak-") as tmp,
+        _servers(database_url, redis_url) as (db, redis),
+    ):
+        report = run_soak(
+            plan,
+            soak,
+            database_url=db,
+            redis_url=redis,
+            step=lambda text: status.update(text),
+            workdir=Path(tmp),
+        )
+    print_soak(report, Console() if sys.stdout.isatty() else Console(width=110))
+    if json_path:
+        write_json(report, json_path)
 
 
 def _servers(database_url: str | None, redis_url: str | None) -> Any:

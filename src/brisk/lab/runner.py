@@ -235,6 +235,10 @@ class Server:
         self._log.seek(0)
         return self._log.read().decode(errors="replace")[-2000:]
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
     def cpu_seconds(self) -> float:
         """User + system CPU of the server process so far (Linux; 0 elsewhere)."""
         if self._process is None:

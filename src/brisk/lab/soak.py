@@ -1,0 +1,198 @@
+"""`brisk bench --soak 10m`: brisk as shipped under a steady open-model load at a share (70%) of
+its measured capacity for a long time, in consecutive windows: resident memory, errors and
+latency quantiles over time. A report, not a pass/fail test: leaks and slow drifts show here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from brisk.lab import databases
+from brisk.lab.bench import BenchPlan, Step, _machine, held
+from brisk.lab.profiles import AFTER
+from brisk.lab.runner import Server, cpus, drive
+from brisk.lab.workload import build_requests, sample_service, write_requests
+
+# Targets of issue 7: memory grows by less than this over the soak, and nothing fails.
+RSS_GROWTH_LIMIT_PCT = 5.0
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smh]?)$")
+
+
+def parse_duration(text: str) -> float:
+    """'10m', '90s', '1h' or plain seconds."""
+    match = _DURATION.match(text.strip().lower())
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (try 10m, 90s or 1h)")
+    number, unit = match.groups()
+    return float(number) * {"": 1, "s": 1, "m": 60, "h": 3600}[unit]
+
+
+@dataclass
+class SoakPlan:
+    seconds: float = 600.0
+    fraction: float = 0.7  # arrival rate as a share of the measured capacity
+    window_seconds: float = 30.0
+    capacity_seconds: float = 10.0
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process (Linux /proc; 0 where unavailable)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _window(index: int, started: float, result: Any, rss: int) -> dict[str, Any]:
+    return {
+        "window": index,
+        "t_s": round(time.monotonic() - started, 1),
+        "requests": result.requests,
+        "errors": result.errors,
+        "throughput_rps": round(result.throughput_rps, 1),
+        "p50_ms": round(result.p50_ms, 2),
+        "p99_ms": round(result.p99_ms, 2),
+        "max_ms": round(result.max_ms, 2),
+        "rss_mb": round(rss / 2**20, 1),
+    }
+
+
+def soak_server(
+    url: str, pid: int, requests_file: Path, soak: SoakPlan, step: Step, lock: Path | None = None
+) -> dict[str, Any]:
+    """Measure capacity, then hold `fraction` of it for `seconds`, window by window (each
+    window under `lock`, so a shared machine's other measurements can take turns)."""
+    generator = cpus()[0]
+    step("soak: warm-up and capacity (closed model)")
+    with held(lock):
+        drive(url, requests_file, min(5.0, soak.capacity_seconds), connections=16, cpu=generator)
+        capacity = drive(url, requests_file, soak.capacity_seconds, connections=16, cpu=generator)
+    rate = max(1.0, round(capacity.throughput_rps * soak.fraction, 1))
+    rss_start = rss_bytes(pid)
+    windows: list[dict[str, Any]] = []
+    started = time.monotonic()
+    # A fixed number of windows of measured load (each generator run also starts and drains,
+    # so the wall time is a little longer than `seconds`).
+    count = max(1, math.ceil(soak.seconds / soak.window_seconds))
+    for index in range(count):
+        seconds = min(soak.window_seconds, soak.seconds - index * soak.window_seconds)
+        step(f"soak: window {index + 1}/{count} at {rate:g} req/s")
+        with held(lock):
+            result = drive(url, requests_file, max(1.0, seconds), rate=rate, cpu=generator)
+        windows.append(_window(len(windows) + 1, started, result, rss_bytes(pid)))
+    return _report(capacity.throughput_rps, rate, rss_start, windows)
+
+
+def _report(
+    capacity: float, rate: float, rss_start: int, windows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    # Growth is judged from the end of the first window: by then the caches (L1, prepared
+    # statements, asyncpg's buffers) are as full as the mix makes them; before it is warm-up.
+    first, last = windows[0]["rss_mb"], windows[-1]["rss_mb"]
+    growth = 100.0 * (last - first) / first if first else 0.0
+    errors = sum(w["errors"] for w in windows)
+    p99s = [w["p99_ms"] for w in windows]
+    return {
+        "capacity_rps": round(capacity, 1),
+        "rate_rps": rate,
+        "requests": sum(w["requests"] for w in windows),
+        "errors": errors,
+        "rss_mb": {"start": round(rss_start / 2**20, 1), "after_first_window": first,
+                   "end": last, "max": max(w["rss_mb"] for w in windows)},
+        "rss_growth_pct": round(growth, 2),
+        "p99_ms": {"first": p99s[0], "last": p99s[-1], "max": max(p99s), "min": min(p99s)},
+        "windows": windows,
+        "ok": {"rss_growth": growth < RSS_GROWTH_LIMIT_PCT, "errors": errors == 0},
+    }  # fmt: skip
+
+
+def run_soak(
+    plan: BenchPlan,
+    soak: SoakPlan,
+    *,
+    database_url: str,
+    redis_url: str | None,
+    step: Step,
+    workdir: Path,
+) -> dict[str, Any]:
+    """On a copy of the seeded data set (the mix writes), brisk as shipped, one process."""
+    begun = time.time()
+    env = {
+        "BRISK_SECRET_KEY": secrets.token_urlsafe(48),
+        "BRISK_CACHE__NAMESPACE": f"soak{os.getpid()}",
+    }
+    if redis_url:
+        env["BRISK_REDIS_URL"] = redis_url
+    step(f"data set {plan.scale} (seed {plan.seed})")
+    dataset = asyncio.run(
+        databases.ensure_dataset(
+            database_url,
+            plan.scale,
+            plan.seed,
+            lambda table, done, total: step(f"seeding {table} {done:,}/{total:,}"),
+            prefix=plan.database_prefix,
+        )
+    )
+    source = dataset.rsplit("/", 1)[1]
+    name = f"{source}_soak"
+    copy = asyncio.run(databases.clone(database_url, source, name, indexes=True))
+    try:
+        with Server(AFTER.app, env | {"BRISK_DATABASE_URL": copy}, cpu=cpus()[1]) as server:
+            step("workload: sampling the service")
+            requests = build_requests(sample_service(server.url), seed=plan.seed)
+            requests_file = workdir / "requests.tsv"
+            write_requests(requests, requests_file)
+            assert server.pid is not None
+            report = soak_server(server.url, server.pid, requests_file, soak, step, plan.lock)
+    finally:
+        if not plan.keep:
+            asyncio.run(databases.drop(database_url, name))
+    report["meta"] = _machine() | {
+        "scale": plan.scale,
+        "seed": plan.seed,
+        "soak_seconds": soak.seconds,
+        "window_seconds": soak.window_seconds,
+        "fraction": soak.fraction,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(begun)),
+        "duration_s": round(time.time() - begun, 1),
+        "load_average_end": list(os.getloadavg()),
+    }
+    return report
+
+
+def print_soak(report: dict[str, Any], console: Console) -> None:
+    """Windows as a table, then the verdicts."""
+    share = round(100 * report["meta"]["fraction"])
+    table = Table(title=f"soak at {report['rate_rps']:g} req/s "
+                  f"({share}% of {report['capacity_rps']:g} measured)")  # fmt: skip
+    for column in ("window", "t (s)", "requests", "errors", "p50 ms", "p99 ms", "max ms", "RSS MB"):
+        table.add_column(column, justify="right")
+    for w in report["windows"]:
+        table.add_row(
+            *(str(w[k]) for k in ("window", "t_s", "requests", "errors", "p50_ms", "p99_ms")),
+            str(w["max_ms"]),
+            str(w["rss_mb"]),
+        )
+    console.print(table)
+    rss, ok = report["rss_mb"], report["ok"]
+    console.print(
+        f"RSS {rss['after_first_window']} MB after the first window -> {rss['end']} MB at the end:"
+        f" {report['rss_growth_pct']:+.2f}% ({'ok' if ok['rss_growth'] else 'OVER'} < "
+        f"{RSS_GROWTH_LIMIT_PCT:g}%); errors {report['errors']} "
+        f"({'ok' if ok['errors'] else 'NOT ZERO'}); P99 {report['p99_ms']['first']} ms first, "
+        f"{report['p99_ms']['last']} ms last, {report['p99_ms']['max']} ms worst"
+    )

@@ -1,0 +1,46 @@
+"""`brisk bench --soak`: a short soak runs end to end and its report is complete. The real
+one (10 minutes) is a report, not a test: docs/RELIABILITY.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.integration.test_bench import _drop_prefixed, _need_wrk
+
+
+def test_short_soak_reports_windows_memory_errors_and_p99(
+    servers: tuple[str, str], tmp_path: Path
+) -> None:
+    _need_wrk()
+    prefix = f"brisk_soak_test_{os.getpid()}_{secrets.token_hex(2)}"
+    env = os.environ | {"BRISK_DATABASE_URL": servers[0], "BRISK_REDIS_URL": servers[1]}
+    command = [sys.executable, "-m", "brisk.cli", "bench", "--scale", "XS", "--soak", "6s"]
+    command += [
+        "--soak-window",
+        "3",
+        "--database-prefix",
+        prefix,
+        "--json",
+        str(tmp_path / "s.json"),
+    ]
+    try:
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=600, check=False
+        )
+    finally:
+        _drop_prefixed(servers[0], prefix)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "s.json").read_text())
+    assert len(report["windows"]) == 2
+    assert report["capacity_rps"] > 0
+    assert report["rate_rps"] == round(report["capacity_rps"] * 0.7, 1)
+    assert all(w["requests"] > 0 and w["rss_mb"] > 0 for w in report["windows"])
+    assert report["errors"] == 0, report["windows"]
+    assert set(report["ok"]) == {"rss_growth", "errors"}
+    assert "soak at" in done.stdout
+    assert "RSS" in done.stdout
