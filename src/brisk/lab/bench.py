@@ -273,6 +273,21 @@ def _prefixed(step: Step, prefix: str) -> Step:
     return lambda text: step(f"{prefix}: {text}")
 
 
+def seeded(plan: BenchPlan, database_url: str, step: Step) -> str:
+    """The name of the plan's seeded data set on this server (seeded now if it is not yet)."""
+    step(f"data set {plan.scale} (seed {plan.seed})")
+    dataset = asyncio.run(
+        databases.ensure_dataset(
+            database_url,
+            plan.scale,
+            plan.seed,
+            lambda table, done, total: step(f"seeding {table} {done:,}/{total:,}"),
+            prefix=plan.database_prefix,
+        )
+    )
+    return dataset.rsplit("/", 1)[1]
+
+
 def run_bench(
     plan: BenchPlan, *, database_url: str, redis_url: str | None, step: Step, workdir: Path
 ) -> dict[str, Any]:

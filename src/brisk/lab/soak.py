@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from brisk.lab import databases
-from brisk.lab.bench import BenchPlan, Step, _machine, held
+from brisk.lab.bench import BenchPlan, Step, _machine, held, seeded
 from brisk.lab.profiles import AFTER
 from brisk.lab.runner import Server, cpus, drive
 from brisk.lab.workload import build_requests, sample_service, write_requests
@@ -137,17 +137,7 @@ def run_soak(
     }
     if redis_url:
         env["BRISK_REDIS_URL"] = redis_url
-    step(f"data set {plan.scale} (seed {plan.seed})")
-    dataset = asyncio.run(
-        databases.ensure_dataset(
-            database_url,
-            plan.scale,
-            plan.seed,
-            lambda table, done, total: step(f"seeding {table} {done:,}/{total:,}"),
-            prefix=plan.database_prefix,
-        )
-    )
-    source = dataset.rsplit("/", 1)[1]
+    source = seeded(plan, database_url, step)
     name = f"{source}_soak"
     copy = asyncio.run(databases.clone(database_url, source, name, indexes=True))
     try:
