@@ -172,6 +172,7 @@ async def test_postgres_restart_under_load_loses_no_acknowledged_write(
         )
     finally:
         await conn.close()
+    print(json.dumps({"acknowledged_writes_checked": len(comments) + len(articles)}))
     assert (stored, stored_articles) == (len(comments), len(articles))
 
 
