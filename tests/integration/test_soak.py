@@ -38,7 +38,8 @@ def test_short_soak_reports_windows_memory_errors_and_p99(
     report = json.loads((tmp_path / "s.json").read_text())
     assert len(report["windows"]) == 2
     assert report["capacity_rps"] > 0
-    assert report["rate_rps"] == round(report["capacity_rps"] * 0.7, 1)
+    # Both are rounded to 0.1 in the report, from the unrounded capacity.
+    assert abs(report["rate_rps"] - report["capacity_rps"] * 0.7) <= 0.2
     assert all(w["requests"] > 0 and w["rss_mb"] > 0 for w in report["windows"])
     assert report["errors"] == 0, report["windows"]
     assert set(report["ok"]) == {"rss_growth", "errors"}
