@@ -180,7 +180,10 @@ async def test_cold_hot_key_is_loaded_once_across_instances(
 ) -> None:
     a, b = pair
     _, (slug,) = await _author_with_articles(db, a.services, a.client, 1)
-    await a.services.cache.invalidate([a.services.cache.keys.article(slug)])
+    # Cold: nobody has read it. (Not by invalidating it here: that eviction would reach B
+    # during the stampede and rightly detach B's load, so B's later readers load anew.)
+    key = a.services.cache.keys.article(slug)
+    assert await a.services.redis.get(key.name) is None  # type: ignore[union-attr]
     a.loads.clear()
     b.loads.clear()
 

@@ -52,6 +52,15 @@ if redis.call('GET', KEYS[2]) == ARGV[1] then
 end
 return 0
 """
+# Atomically: the value if a loader stored it meanwhile, else the lease if it is free. A plain
+# SET NX after a missed GET could take the lease just after another process stored the value
+# and released it, and load a second time.
+_VALUE_OR_LEASE = """
+local value = redis.call('GET', KEYS[1])
+if value then return {1, value} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, ''} end
+return {0, ''}
+"""
 # A loader that failed (the database down) gives its lease back at once.
 _RELEASE_LEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -102,6 +111,7 @@ class Cache:
                 owns_client=subscriber is not redis,
             )
         self._set_if_leased = redis.register_script(_SET_IF_LEASED) if redis else None
+        self._value_or_lease_script = redis.register_script(_VALUE_OR_LEASE) if redis else None
         self._release_lease = redis.register_script(_RELEASE_LEASE) if redis else None
         self._flights: dict[str, asyncio.Task[bytes]] = {}
         self._pending_keys: set[str] = set()
@@ -220,9 +230,11 @@ class Cache:
     async def _load_leased(self, key: Key, loader: Loader) -> bytes:
         token = _token()
         lease_ms = int(self.settings.lease_seconds * 1000)
-        got = await self._call(key.family, self._acquire_lease, key.lease, token, lease_ms)
+        got = await self._call(key.family, self._acquire_lease, key, token, lease_ms)
         if got is _FAILED:
             return await loader()
+        if isinstance(got, bytes):
+            return got  # another loader stored it since our miss
         if not got:
             waited = await self._wait_for_other_loader(key)
             if waited is not None:
@@ -242,9 +254,15 @@ class Cache:
         await self._call(key.family, self._store_leased, key, token, value, jittered_ms)
         return value
 
-    async def _acquire_lease(self, lease: str, token: str, lease_ms: int) -> bool:
-        assert self._redis is not None
-        return bool(await self._redis.set(lease, token, nx=True, px=lease_ms))
+    async def _acquire_lease(self, key: Key, token: str, lease_ms: int) -> bytes | bool:
+        """The stored value (bytes), True if the lease is ours, False if another holds it."""
+        assert self._value_or_lease_script is not None
+        outcome, value = await self._value_or_lease_script(
+            keys=[key.name, key.lease], args=[token, lease_ms]
+        )
+        if int(outcome) == 1:
+            return value if isinstance(value, bytes) else str(value).encode()
+        return int(outcome) == 2
 
     async def _give_back_lease(self, lease: str, token: str) -> None:
         assert self._release_lease is not None
