@@ -297,17 +297,7 @@ def run_bench(
     env = {"BRISK_SECRET_KEY": secret, "BRISK_CACHE__NAMESPACE": f"lab{os.getpid()}"}
     if redis_url:
         env["BRISK_REDIS_URL"] = redis_url
-    step(f"data set {plan.scale} (seed {plan.seed})")
-    dataset = asyncio.run(
-        databases.ensure_dataset(
-            database_url,
-            plan.scale,
-            plan.seed,
-            lambda table, done, total: step(f"seeding {table} {done:,}/{total:,}"),
-            prefix=plan.database_prefix,
-        )
-    )
-    source = dataset.rsplit("/", 1)[1]
+    source = seeded(plan, database_url, step)
     names = {"shipped": f"{source}_run_shipped", "bare": f"{source}_run_bare"}
     step("copies: as shipped, and without secondary indexes")
     urls = {
