@@ -17,8 +17,9 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from brisk.app import Services, create_app
+from brisk.app import create_app
 from brisk.db.migrations import migrate
+from brisk.services import Services
 from brisk.settings import CacheSettings, Settings
 
 TEST_SECRET = "test-secret-" + "x" * 40

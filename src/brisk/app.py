@@ -6,7 +6,6 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -20,80 +19,19 @@ from brisk.api.limits import BodySizeLimit
 from brisk.api.openapi import document
 from brisk.api.responses import JSONBytes
 from brisk.articles.router import router as articles_router
-from brisk.articles.service import ArticleService
-from brisk.cache import Cache
-from brisk.cache.bus import subscriber_client
 from brisk.comments.router import router as comments_router
-from brisk.comments.service import CommentService
 from brisk.dashboard.router import router as dashboard_router
-from brisk.dashboard.service import DashboardService
-from brisk.db import Database, create_database
+from brisk.db import create_database
 from brisk.notifications.router import router as notifications_router
-from brisk.notifications.service import NotificationService
 from brisk.observability.setup import Telemetry
 from brisk.profiles.router import router as profiles_router
-from brisk.profiles.service import ProfileService
-from brisk.ratelimit import RateLimiter
 from brisk.redis_client import RedisClient, close_redis, create_redis
-from brisk.security import TokenCodec
+from brisk.services import build_services
 from brisk.settings import Settings
 from brisk.tags.router import router as tags_router
-from brisk.tags.service import TagService
 from brisk.users.router import router as users_router
-from brisk.users.service import UserService
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    """Everything a request may use, built once per process in the lifespan."""
-
-    settings: Settings
-    db: Database
-    redis: RedisClient | None
-    cache: Cache
-    tokens: TokenCodec
-    users: UserService
-    profiles: ProfileService
-    articles: ArticleService
-    comments: CommentService
-    tags: TagService
-    notifications: NotificationService
-    dashboard: DashboardService
-
-
-def build_cache(settings: Settings, redis: RedisClient | None) -> Cache:
-    if redis is None or not settings.cache.enabled:
-        return Cache(settings.cache, redis)
-    return Cache(settings.cache, redis, subscriber_client(redis))
-
-
-def build_services(settings: Settings, db: Database, redis: RedisClient | None) -> Services:
-    cache = build_cache(settings, redis)
-    return Services(
-        settings=settings,
-        db=db,
-        redis=redis,
-        cache=cache,
-        tokens=(
-            tokens := TokenCodec(
-                settings.secret,
-                settings.auth.token_ttl_seconds,
-                previous_secrets=settings.previous_secrets,
-                previous_valid_until=settings.auth.previous_secrets_valid_until,
-            )
-        ),
-        users=UserService(
-            db, tokens, RateLimiter(settings.limits, redis, settings.cache.namespace), cache
-        ),
-        profiles=ProfileService(db, cache),
-        articles=ArticleService(db, cache),
-        comments=CommentService(db, cache),
-        tags=TagService(db, cache),
-        notifications=NotificationService(db, cache),
-        dashboard=DashboardService(db, settings.dashboard, cache),
-    )
 
 
 def _redis_client(settings: Settings) -> RedisClient | None:

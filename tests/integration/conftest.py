@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from brisk.app import Services
+from brisk.services import Services
 from tests.conftest import TABLES
 
 pytestmark = pytest.mark.integration

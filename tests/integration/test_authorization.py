@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from brisk.app import Services
+from brisk.services import Services
 from tests.integration.conftest import Api, ApiUser, quick_user, rejected, snapshot
 
 

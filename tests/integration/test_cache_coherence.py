@@ -17,9 +17,10 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from brisk.app import Services, create_app
+from brisk.app import create_app
 from brisk.cache import Key
 from brisk.cache.bus import HEARTBEAT_SECONDS
+from brisk.services import Services
 from brisk.settings import Settings
 from tests.integration.conftest import ApiUser, quick_user
 

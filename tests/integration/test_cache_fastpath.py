@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from brisk.app import Services
+from brisk.services import Services
 from tests.integration.conftest import Api, assert_error
 
 

@@ -16,7 +16,8 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from brisk.app import Services, create_app
+from brisk.app import create_app
+from brisk.services import Services
 from brisk.settings import CacheSettings
 from tests.conftest import CACHE_NAMESPACE, make_settings
 from tests.redis_servers import RedisFleet, fleet_in, free_port

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from brisk.app import Services
+from brisk.services import Services
 
 
 async def test_cancelled_first_caller_does_not_cancel_the_shared_load(services: Services) -> None:

@@ -13,11 +13,11 @@ import asyncpg
 import httpx
 import pytest
 
-from brisk.app import Services
 from brisk.articles import repository as articles
 from brisk.dashboard import repository as dashboard_repo
 from brisk.errors import ServiceUnavailableError
 from brisk.notifications import repository as notifications
+from brisk.services import Services
 from brisk.users import repository as users
 from tests.integration.conftest import Api, ApiUser, assert_error, quick_user
 from tests.integration.test_query_budget import counting

@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from brisk.app import Services
+from brisk.services import Services
 from tests.integration.conftest import Api, ApiUser, assert_error, quick_user
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from brisk.app import Services
+from brisk.services import Services
 
 
 async def test_every_api_operation_documents_its_errors(

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from brisk.app import Services
+from brisk.services import Services
 from tests.integration.conftest import Api, assert_error
 
 # What the database does for each request; tests/integration/test_cache_costs.py covers what a

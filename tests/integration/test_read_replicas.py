@@ -18,9 +18,10 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from brisk.api.consistency import token_claims
-from brisk.app import Services, create_app
+from brisk.app import create_app
 from brisk.db.queries import REGISTRY, reads_only
 from brisk.db.replicas import Replicas
+from brisk.services import Services
 from tests.conftest import create_scratch_database, drop_database, make_settings
 
 pytestmark = pytest.mark.integration

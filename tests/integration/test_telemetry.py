@@ -16,11 +16,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from brisk.app import Services, create_app
+from brisk.app import create_app
 from brisk.doctor.cache import ratios_from_metrics
 from brisk.observability.logs import AccessLog
 from brisk.observability.setup import Telemetry
 from brisk.observability.tracing import Tracing
+from brisk.services import Services
 from tests.conftest import make_settings
 from tests.integration.conftest import Api, quick_user
 from tests.integration.test_query_budget import counting

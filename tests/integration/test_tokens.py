@@ -20,7 +20,7 @@ import jwt
 import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 
-from brisk.app import Services
+from brisk.services import Services
 from tests.conftest import TEST_SECRET
 from tests.integration.conftest import (
     Api,

@@ -26,8 +26,8 @@ from brisk.db.routing import replica_reads
 from brisk.redis_client import REDIS_ERRORS
 
 if TYPE_CHECKING:
-    from brisk.app import Services
     from brisk.redis_client import RedisClient
+    from brisk.services import Services
 
 log = logging.getLogger(__name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

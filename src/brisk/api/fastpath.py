@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    from brisk.app import Services
     from brisk.cache import Cache, Key
+    from brisk.services import Services
 
 ARTICLES = "/api/articles/"
 PROFILES = "/api/profiles/"

@@ -8,10 +8,10 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from brisk.api.deps import (
+    ArticleServiceDep,
     FilterValue,
     OptionalViewerDep,
     PageDep,
-    ServicesDep,
     SlugPath,
     ViewerDep,
 )
@@ -33,13 +33,13 @@ ONE: dict[int | str, dict[str, Any]] = {200: {"model": ArticleResponse}}
 async def list_articles(
     page: PageDep,
     viewer: OptionalViewerDep,
-    services: ServicesDep,
+    service: ArticleServiceDep,
     tag: FilterValue = None,
     author: FilterValue = None,
     favorited: FilterValue = None,
 ) -> JSONBytes:
     """Most recent articles, optionally by tag, author or who favorited them."""
-    body = await services.articles.list_articles(
+    body = await service.list_articles(
         filters=ArticleFilter(author=author, tag=tag, favorited_by=favorited),
         viewer_id=viewer.user_id if viewer else None,
         limit=page.limit,
@@ -49,59 +49,61 @@ async def list_articles(
 
 
 @router.get("/articles/feed", responses=LIST)
-async def list_feed(page: PageDep, viewer: ViewerDep, services: ServicesDep) -> JSONBytes:
+async def list_feed(page: PageDep, viewer: ViewerDep, service: ArticleServiceDep) -> JSONBytes:
     """Most recent articles by the users the current user follows."""
-    result = await services.articles.list_feed(
-        viewer_id=viewer.user_id, limit=page.limit, offset=page.offset
-    )
+    result = await service.list_feed(viewer_id=viewer.user_id, limit=page.limit, offset=page.offset)
     return JSONBytes(result)
 
 
 @router.post("/articles", status_code=201, responses={201: {"model": ArticleResponse}})
 async def create_article(
-    body: ArticleCreateRequest, viewer: ViewerDep, services: ServicesDep
+    body: ArticleCreateRequest, viewer: ViewerDep, service: ArticleServiceDep
 ) -> JSONBytes:
     """Create an article."""
-    article = await services.articles.create_article(author_id=viewer.user_id, new=body.article)
+    article = await service.create_article(author_id=viewer.user_id, new=body.article)
     return JSONBytes({"article": article}, status_code=201)
 
 
 @router.get("/articles/{slug}", responses=ONE)
 async def get_article(
-    slug: SlugPath, viewer: OptionalViewerDep, services: ServicesDep
+    slug: SlugPath, viewer: OptionalViewerDep, service: ArticleServiceDep
 ) -> JSONBytes:
     """One article, with its body."""
     viewer_id = viewer.user_id if viewer else None
-    return JSONBytes(await services.articles.get_article(slug=slug, viewer_id=viewer_id))
+    return JSONBytes(await service.get_article(slug=slug, viewer_id=viewer_id))
 
 
 @router.put("/articles/{slug}", responses=ONE)
 async def update_article(
-    slug: SlugPath, body: ArticleUpdateRequest, viewer: ViewerDep, services: ServicesDep
+    slug: SlugPath, body: ArticleUpdateRequest, viewer: ViewerDep, service: ArticleServiceDep
 ) -> JSONBytes:
     """Update one of your articles (a new title gives it a new slug)."""
-    article = await services.articles.update_article(
+    article = await service.update_article(
         slug=slug, viewer_id=viewer.user_id, changes=body.article
     )
     return JSONBytes({"article": article})
 
 
 @router.delete("/articles/{slug}", status_code=204)
-async def delete_article(slug: SlugPath, viewer: ViewerDep, services: ServicesDep) -> Response:
+async def delete_article(slug: SlugPath, viewer: ViewerDep, service: ArticleServiceDep) -> Response:
     """Delete one of your articles."""
-    await services.articles.delete_article(slug=slug, viewer_id=viewer.user_id)
+    await service.delete_article(slug=slug, viewer_id=viewer.user_id)
     return Response(status_code=204)
 
 
 @router.post("/articles/{slug}/favorite", responses=ONE)
-async def favorite_article(slug: SlugPath, viewer: ViewerDep, services: ServicesDep) -> JSONBytes:
+async def favorite_article(
+    slug: SlugPath, viewer: ViewerDep, service: ArticleServiceDep
+) -> JSONBytes:
     """Favorite an article."""
-    article = await services.articles.favorite(slug=slug, viewer_id=viewer.user_id, on=True)
+    article = await service.favorite(slug=slug, viewer_id=viewer.user_id, on=True)
     return JSONBytes({"article": article})
 
 
 @router.delete("/articles/{slug}/favorite", responses=ONE)
-async def unfavorite_article(slug: SlugPath, viewer: ViewerDep, services: ServicesDep) -> JSONBytes:
+async def unfavorite_article(
+    slug: SlugPath, viewer: ViewerDep, service: ArticleServiceDep
+) -> JSONBytes:
     """Remove a favorite."""
-    article = await services.articles.favorite(slug=slug, viewer_id=viewer.user_id, on=False)
+    article = await service.favorite(slug=slug, viewer_id=viewer.user_id, on=False)
     return JSONBytes({"article": article})

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from brisk.api.deps import OptionalViewerDep, ServicesDep, SlugPath, ViewerDep
+from brisk.api.deps import CommentServiceDep, OptionalViewerDep, SlugPath, ViewerDep
 from brisk.api.responses import JSONBytes
 from brisk.comments.schemas import CommentCreateRequest, CommentListResponse, CommentResponse
 from brisk.comments.service import DEFAULT_PAGE
@@ -20,12 +20,12 @@ MAX_COMMENTS_PAGE = 500
 async def list_comments(
     slug: SlugPath,
     viewer: OptionalViewerDep,
-    services: ServicesDep,
+    service: CommentServiceDep,
     limit: Annotated[int, Query(ge=1, le=MAX_COMMENTS_PAGE)] = DEFAULT_PAGE,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> JSONBytes:
     """An article's comments, newest first."""
-    body = await services.comments.list_comments(
+    body = await service.list_comments(
         slug=slug, viewer_id=viewer.user_id if viewer else None, limit=limit, offset=offset
     )
     return JSONBytes(body)
@@ -33,10 +33,10 @@ async def list_comments(
 
 @router.post("/articles/{slug}/comments", responses={200: {"model": CommentResponse}})
 async def create_comment(
-    slug: SlugPath, body: CommentCreateRequest, viewer: ViewerDep, services: ServicesDep
+    slug: SlugPath, body: CommentCreateRequest, viewer: ViewerDep, service: CommentServiceDep
 ) -> JSONBytes:
     """Comment on an article."""
-    comment = await services.comments.create_comment(
+    comment = await service.create_comment(
         slug=slug, author_id=viewer.user_id, body=body.comment.body
     )
     return JSONBytes({"comment": comment})
@@ -47,10 +47,8 @@ async def delete_comment(
     slug: SlugPath,
     comment_id: Annotated[int, Path(alias="id", ge=1, le=2**63 - 1)],
     viewer: ViewerDep,
-    services: ServicesDep,
+    service: CommentServiceDep,
 ) -> Response:
     """Delete one of your comments."""
-    await services.comments.delete_comment(
-        slug=slug, comment_id=comment_id, viewer_id=viewer.user_id
-    )
+    await service.delete_comment(slug=slug, comment_id=comment_id, viewer_id=viewer.user_id)
     return Response(status_code=204)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from brisk.api.deps import ServicesDep, ViewerDep
+from brisk.api.deps import DashboardServiceDep, ViewerDep
 from brisk.api.responses import JSONBytes
 from brisk.dashboard.schemas import DashboardResponse
 
@@ -12,6 +12,6 @@ router = APIRouter(tags=["Dashboard"])
 
 
 @router.get("/dashboard", responses={200: {"model": DashboardResponse}})
-async def get_dashboard(viewer: ViewerDep, services: ServicesDep) -> JSONBytes:
+async def get_dashboard(viewer: ViewerDep, service: DashboardServiceDep) -> JSONBytes:
     """You, your 5 latest articles, your feed's 10 latest, your 10 latest notifications."""
-    return JSONBytes(await services.dashboard.get_dashboard(viewer_id=viewer.user_id))
+    return JSONBytes(await service.get_dashboard(viewer_id=viewer.user_id))

@@ -18,7 +18,7 @@ from brisk.observability.tracing import Tracing, tracing_from_env
 from brisk.settings import Settings, TelemetrySettings
 
 if TYPE_CHECKING:
-    from brisk.app import Services
+    from brisk.services import Services
 
 
 class Telemetry:

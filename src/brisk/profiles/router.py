@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from brisk.api.deps import OptionalViewerDep, ServicesDep, UsernamePath, ViewerDep
+from brisk.api.deps import OptionalViewerDep, ProfileServiceDep, UsernamePath, ViewerDep
 from brisk.api.responses import JSONBytes
 from brisk.schemas import ProfilePublic
 
@@ -19,26 +19,26 @@ router = APIRouter(tags=["Profiles"], responses={200: {"model": ProfileResponse}
 
 @router.get("/profiles/{username}")
 async def get_profile(
-    username: UsernamePath, viewer: OptionalViewerDep, services: ServicesDep
+    username: UsernamePath, viewer: OptionalViewerDep, service: ProfileServiceDep
 ) -> JSONBytes:
     """A user's public profile."""
     viewer_id = viewer.user_id if viewer else None
-    return JSONBytes(await services.profiles.get_profile(username=username, viewer_id=viewer_id))
+    return JSONBytes(await service.get_profile(username=username, viewer_id=viewer_id))
 
 
 @router.post("/profiles/{username}/follow")
 async def follow_user(
-    username: UsernamePath, viewer: ViewerDep, services: ServicesDep
+    username: UsernamePath, viewer: ViewerDep, service: ProfileServiceDep
 ) -> JSONBytes:
     """Follow a user."""
-    profile = await services.profiles.follow(username=username, viewer_id=viewer.user_id)
+    profile = await service.follow(username=username, viewer_id=viewer.user_id)
     return JSONBytes({"profile": profile})
 
 
 @router.delete("/profiles/{username}/follow")
 async def unfollow_user(
-    username: UsernamePath, viewer: ViewerDep, services: ServicesDep
+    username: UsernamePath, viewer: ViewerDep, service: ProfileServiceDep
 ) -> JSONBytes:
     """Stop following a user."""
-    profile = await services.profiles.unfollow(username=username, viewer_id=viewer.user_id)
+    profile = await service.unfollow(username=username, viewer_id=viewer.user_id)
     return JSONBytes({"profile": profile})

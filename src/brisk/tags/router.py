@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from brisk.api.deps import ServicesDep
+from brisk.api.deps import TagServiceDep
 from brisk.api.responses import JSONBytes
 
 
@@ -17,6 +17,6 @@ router = APIRouter(tags=["Tags"])
 
 
 @router.get("/tags", responses={200: {"model": TagListResponse}})
-async def list_tags(services: ServicesDep) -> JSONBytes:
+async def list_tags(service: TagServiceDep) -> JSONBytes:
     """Tags in use, most used first."""
-    return JSONBytes(await services.tags.list_tags())
+    return JSONBytes(await service.list_tags())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from brisk.api.deps import ClientDep, ServicesDep, ViewerDep
+from brisk.api.deps import ClientDep, UserServiceDep, ViewerDep
 from brisk.api.responses import JSONBytes
 from brisk.users.schemas import (
     UserCreateRequest,
@@ -17,32 +17,32 @@ router = APIRouter(tags=["Users"], responses={200: {"model": UserResponse}})
 
 
 @router.post("/users", status_code=201, responses={201: {"model": UserResponse}})
-async def register(body: UserCreateRequest, client: ClientDep, services: ServicesDep) -> JSONBytes:
+async def register(
+    body: UserCreateRequest, client: ClientDep, service: UserServiceDep
+) -> JSONBytes:
     """Register a new user."""
-    user = await services.users.register(body.user, client=client)
+    user = await service.register(body.user, client=client)
     return JSONBytes({"user": user}, status_code=201)
 
 
 @router.post("/users/login")
-async def login(body: UserLoginRequest, client: ClientDep, services: ServicesDep) -> JSONBytes:
+async def login(body: UserLoginRequest, client: ClientDep, service: UserServiceDep) -> JSONBytes:
     """Log in with email and password."""
-    return JSONBytes({"user": await services.users.login(body.user, client=client)})
+    return JSONBytes({"user": await service.login(body.user, client=client)})
 
 
 @router.get("/user")
-async def get_current_user(viewer: ViewerDep, services: ServicesDep) -> JSONBytes:
+async def get_current_user(viewer: ViewerDep, service: UserServiceDep) -> JSONBytes:
     """The user the token belongs to."""
-    return JSONBytes(
-        await services.users.get_current_user(user_id=viewer.user_id, token=viewer.token)
-    )
+    return JSONBytes(await service.get_current_user(user_id=viewer.user_id, token=viewer.token))
 
 
 @router.put("/user")
 async def update_current_user(
-    body: UserUpdateRequest, viewer: ViewerDep, services: ServicesDep
+    body: UserUpdateRequest, viewer: ViewerDep, service: UserServiceDep
 ) -> JSONBytes:
     """Update the current user's fields."""
-    user = await services.users.update_current_user(
+    user = await service.update_current_user(
         user_id=viewer.user_id, token=viewer.token, changes=body.user
     )
     return JSONBytes({"user": user})

@@ -1,0 +1,78 @@
+"""The services container: every domain's service, built once per process by the lifespan.
+
+Kept apart from `app.py` so that what reads the container (the per-domain dependencies in
+`api/deps.py`, the fast path, replica routing, telemetry) imports this module, not the
+composition root that imports them back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from brisk.articles.service import ArticleService
+from brisk.cache import Cache
+from brisk.cache.bus import subscriber_client
+from brisk.comments.service import CommentService
+from brisk.dashboard.service import DashboardService
+from brisk.db import Database
+from brisk.notifications.service import NotificationService
+from brisk.profiles.service import ProfileService
+from brisk.ratelimit import RateLimiter
+from brisk.redis_client import RedisClient
+from brisk.security import TokenCodec
+from brisk.settings import Settings
+from brisk.tags.service import TagService
+from brisk.users.service import UserService
+
+
+@dataclass
+class Services:
+    """Everything a request may use, built once per process in the lifespan."""
+
+    settings: Settings
+    db: Database
+    redis: RedisClient | None
+    cache: Cache
+    tokens: TokenCodec
+    users: UserService
+    profiles: ProfileService
+    articles: ArticleService
+    comments: CommentService
+    tags: TagService
+    notifications: NotificationService
+    dashboard: DashboardService
+
+
+def build_cache(settings: Settings, redis: RedisClient | None) -> Cache:
+    if redis is None or not settings.cache.enabled:
+        return Cache(settings.cache, redis)
+    return Cache(settings.cache, redis, subscriber_client(redis))
+
+
+def build_tokens(settings: Settings) -> TokenCodec:
+    return TokenCodec(
+        settings.secret,
+        settings.auth.token_ttl_seconds,
+        previous_secrets=settings.previous_secrets,
+        previous_valid_until=settings.auth.previous_secrets_valid_until,
+    )
+
+
+def build_services(settings: Settings, db: Database, redis: RedisClient | None) -> Services:
+    cache = build_cache(settings, redis)
+    tokens = build_tokens(settings)
+    limiter = RateLimiter(settings.limits, redis, settings.cache.namespace)
+    return Services(
+        settings=settings,
+        db=db,
+        redis=redis,
+        cache=cache,
+        tokens=tokens,
+        users=UserService(db, tokens, limiter, cache),
+        profiles=ProfileService(db, cache),
+        articles=ArticleService(db, cache),
+        comments=CommentService(db, cache),
+        tags=TagService(db, cache),
+        notifications=NotificationService(db, cache),
+        dashboard=DashboardService(db, settings.dashboard, cache),
+    )
