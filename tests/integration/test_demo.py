@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from brisk.demo import DEMO_PASSWORD, load_demo
+from brisk.demo import DEMO_LOGINS, load_demo
 
 
 async def test_demo_data_is_consistent_and_loads_once(
@@ -17,5 +17,6 @@ async def test_demo_data_is_consistent_and_loads_once(
     assert all(article["tagList"] for article in listed["articles"])
     assert (await client.get("/api/tags")).json()["tags"][0] in {"performance", "postgres"}
     assert (await client.get("/api/articles?author=alice")).json()["articlesCount"] == 2
-    login = {"user": {"email": "alice@example.com", "password": DEMO_PASSWORD}}
-    assert (await client.post("/api/users/login", json=login)).status_code == 200
+    for email, password in DEMO_LOGINS:  # the logins `make run` prints
+        login = {"user": {"email": email, "password": password}}
+        assert (await client.post("/api/users/login", json=login)).status_code == 200

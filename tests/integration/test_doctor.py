@@ -106,9 +106,16 @@ async def test_a_dropped_index_fails_and_names_the_query(
     assert code == 0
 
 
-def test_an_empty_database_is_a_problem_not_a_crash(
+def test_an_empty_database_is_healthy_with_nothing_to_explain_yet(
     database_url: str, servers: tuple[str, str]
 ) -> None:
+    # Issue 13 changed this from an error (exit 1) to a warning: a new database is not broken.
     code, report = doctor(database_url, servers[1])
-    assert code == 1
-    assert [f["check"] for f in _errors(report)] == ["data"]
+    assert code == 0
+    assert _errors(report) == []
+    data = [f for f in report["findings"] if f["check"] == "data"]
+    assert len(data) == 1
+    assert data[0]["severity"] == "warning"
+    assert "nothing to explain yet" in data[0]["message"]
+    strict_code, _ = doctor(database_url, servers[1], "--strict")
+    assert strict_code == 1

@@ -1,8 +1,10 @@
-"""The embedded PostgreSQL and Valkey servers start, serve, stop and outlive no owner."""
+"""The embedded PostgreSQL and Valkey servers start, serve, stop and outlive no owner; the
+commands with no URLs (`brisk seed`, `brisk doctor`) find those a running `brisk serve` started."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -130,3 +132,38 @@ def test_servers_orphaned_by_a_killed_owner_are_reaped(data_dir: Path) -> None:
         assert not fresh & orphans
         assert_serving(urls)
     assert not server_pids(data_dir)
+
+
+def brisk(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A `brisk` command as a newcomer runs it: no BRISK_* URL in the environment, no .env."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRISK_")}
+    env["BRISK_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "brisk.cli", *args],
+        env=env,
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_seed_and_doctor_use_the_servers_make_run_started(data_dir: Path) -> None:
+    with EmbeddedServices(data_dir) as urls:  # what `make run` holds while it serves
+        pids = server_pids(data_dir)
+        port = urls.database_url.rsplit(":", 1)[1].split("/")[0]
+
+        seeded = brisk(data_dir, "seed", "--scale", "XS", "--seed", "3")
+        assert seeded.returncode == 0, seeded.stderr[-3000:]
+        assert f"127.0.0.1:{port}/brisk (embedded" in seeded.stderr
+
+        doctor = brisk(data_dir, "doctor", "--json", "--min-rows", "1000")
+        assert doctor.returncode == 0, doctor.stderr[-3000:]
+        assert f"127.0.0.1:{port}/brisk (embedded" in doctor.stderr
+        report = json.loads(doctor.stdout)
+        assert report["database"] == f"postgresql://postgres@127.0.0.1:{port}/brisk"
+        assert report["queries"], "the seeded data gave the doctor queries to explain"
+
+        assert server_pids(data_dir) == pids  # the commands stopped nothing they did not start
+        assert_serving(urls)

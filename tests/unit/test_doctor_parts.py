@@ -6,7 +6,7 @@ import pytest
 
 from brisk.doctor.cache import ratios_from_metrics
 from brisk.doctor.model import Report
-from brisk.doctor.run import _display
+from brisk.servers import display_url
 
 EXPOSITION = """\
 # HELP brisk_cache_requests_total Cache lookups.
@@ -41,6 +41,6 @@ def test_warnings_fail_only_when_strict() -> None:
 
 
 def test_the_report_never_shows_the_database_password() -> None:
-    shown = _display("postgresql://brisk:hunter2@db.internal:5432/brisk")
+    shown = display_url("postgresql://brisk:hunter2@db.internal:5432/brisk")
     assert "hunter2" not in shown
     assert shown == "postgresql://brisk@db.internal:5432/brisk"

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from brisk.doctor.report import render
 from brisk.doctor.run import DEFAULT_MIN_ROWS, run_doctor
-from brisk.settings import Settings
+from brisk.servers import load_settings, resolved_servers
 
 
 def doctor_command(
@@ -29,17 +29,16 @@ def doctor_command(
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="warnings fail too")] = False,
 ) -> None:
-    """Explain every hot query on BRISK_DATABASE_URL and check indexes, pool size and cache.
+    """Explain every hot query on BRISK_DATABASE_URL (default: embedded) and check indexes,
+    pool size and cache.
 
     Exit status 1 when it finds a problem (an error; with --strict, a warning too).
     """
-    settings = Settings(dev=True)  # reading the database needs no secret
-    if not settings.database_url:
-        Console(stderr=True).print("[red]BRISK_DATABASE_URL is not set[/red]")
-        raise typer.Exit(2)
-    report = asyncio.run(
-        run_doctor(settings, min_rows=min_rows, workers=workers, metrics_url=metrics_url)
-    )
+    settings = load_settings(dev=True)  # reading the database needs no secret
+    with resolved_servers(settings, Console(stderr=True), need_redis=False) as resolved:
+        report = asyncio.run(
+            run_doctor(resolved, min_rows=min_rows, workers=workers, metrics_url=metrics_url)
+        )
     if json_output:
         typer.echo(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode())
     else:

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import asyncpg
 
 from brisk.doctor.cache import check_cache
 from brisk.doctor.checks import check_indexes, check_pool, check_queries, table_rows
 from brisk.doctor.model import Report
+from brisk.servers import display_url
 from brisk.settings import Settings
 
 # Tables with fewer rows are never "big": a seq scan of 50 tags is the right plan.
 DEFAULT_MIN_ROWS = 10_000
-
-
-def _display(url: str) -> str:
-    """The URL without its password."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    user = f"{parts.username}@" if parts.username else ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
 
 
 async def run_doctor(
@@ -33,7 +23,7 @@ async def run_doctor(
 ) -> Report:
     url = settings.database_url
     assert url is not None  # the command checks it
-    report = Report(database=_display(url), min_rows=min_rows)
+    report = Report(database=display_url(url), min_rows=min_rows)
     conn = await asyncpg.connect(url, timeout=settings.db.connect_timeout_seconds)
     try:
         report.tables = await table_rows(conn)

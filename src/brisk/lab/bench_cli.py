@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +19,7 @@ from brisk.lab.report import html_page, markdown, print_report, write_json
 from brisk.lab.seed import scale_name
 from brisk.lab.soak import SoakPlan, parse_duration, print_soak, run_soak
 from brisk.lab.wrk import WrkMissingError, wrk_path
+from brisk.servers import load_settings, resolved_servers
 
 # Steps that move the bar; anything else only changes its text.
 _MAJOR = ("data set", "copies", "generator ceiling (wrk)", "workload", "profile ", "claim")
@@ -38,7 +41,7 @@ def bench_command(
     ] = "S",
     quick: Annotated[
         bool,
-        typer.Option("--quick", help="XS, before and after only, short runs (about 2 minutes)"),
+        typer.Option("--quick", help="XS, before and after only, short runs (1-2 minutes)"),
     ] = False,
     url: Annotated[
         str | None,
@@ -149,7 +152,7 @@ def _run(
         with tempfile.TemporaryDirectory(prefix="brisk-bench-") as tmp:
             if url is not None:
                 return run_against_url(url, plan, step=step, workdir=Path(tmp))
-            with _servers(database_url, redis_url) as (db, redis):
+            with _servers(database_url, redis_url, console) as (db, redis):
                 return run_bench(
                     plan, database_url=db, redis_url=redis, step=step, workdir=Path(tmp)
                 )
@@ -166,7 +169,7 @@ def _soak(
     with (
         console.status("soak") as status,
         tempfile.TemporaryDirectory(prefix="brisk-soak-") as tmp,
-        _servers(database_url, redis_url) as (db, redis),
+        _servers(database_url, redis_url, console) as (db, redis),
     ):
         report = run_soak(
             plan,
@@ -181,23 +184,15 @@ def _soak(
         write_json(report, json_path)
 
 
-def _servers(database_url: str | None, redis_url: str | None) -> Any:
-    """The configured servers, or embedded ones for the duration (as `brisk serve` does)."""
-    from brisk.cli import _embedded_if_needed, _load_settings
-
-    settings = _load_settings(dev=True, database_url=database_url, redis_url=redis_url)
-
-    class _Urls:
-        def __enter__(self) -> tuple[str, str | None]:
-            self._context = _embedded_if_needed(settings)
-            resolved = self._context.__enter__()
-            assert resolved.database_url is not None
-            return resolved.database_url, resolved.redis_url
-
-        def __exit__(self, *exc: object) -> None:
-            self._context.__exit__(*exc)  # type: ignore[arg-type]
-
-    return _Urls()
+@contextmanager
+def _servers(
+    database_url: str | None, redis_url: str | None, console: Console
+) -> Iterator[tuple[str, str | None]]:
+    """The configured servers, or embedded ones for the duration (as every command does)."""
+    settings = load_settings(dev=True, database_url=database_url, redis_url=redis_url)
+    with resolved_servers(settings, console) as resolved:
+        assert resolved.database_url is not None
+        yield resolved.database_url, resolved.redis_url
 
 
 def _write(

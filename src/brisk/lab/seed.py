@@ -34,6 +34,7 @@ from brisk.lab.datagen import (
     _tags,
     _users,
 )
+from brisk.servers import load_settings, resolved_servers
 
 __all__ = [
     "SCALES",
@@ -331,7 +332,8 @@ def seed_command(
     ],
     seed: Annotated[int, typer.Option(help="the same seed loads the same rows")] = 42,
     database_url: Annotated[
-        str | None, typer.Option(envvar="BRISK_DATABASE_URL", help="PostgreSQL URL")
+        str | None,
+        typer.Option(envvar="BRISK_DATABASE_URL", help="PostgreSQL URL (default: embedded)"),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="empty the brisk tables first, then load")
@@ -339,13 +341,14 @@ def seed_command(
 ) -> None:
     """Bulk-load a realistic, skewed data set for the performance lab (COPY, deterministic)."""
     console = Console(stderr=True)
-    if not database_url:
-        console.print("[red]no database: pass --database-url or set BRISK_DATABASE_URL[/red]")
-        raise typer.Exit(2)
-    chosen = SCALES[scale]
+    settings = load_settings(dev=True, database_url=database_url)
     started = time.perf_counter()
     try:
-        counts = _run_with_progress(database_url, chosen, seed=seed, force=force, console=console)
+        with resolved_servers(settings, console, need_redis=False) as resolved:
+            assert resolved.database_url is not None
+            counts = _run_with_progress(
+                resolved.database_url, SCALES[scale], seed=seed, force=force, console=console
+            )
     except AlreadySeededError as exc:
         console.print(f"[red]{exc}[/red]: nothing loaded; pass --force to replace it")
         raise typer.Exit(1) from exc

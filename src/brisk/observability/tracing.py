@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
 log = logging.getLogger(__name__)
-EXTRA_HINT = "pip install 'brisk[tracing]'"
+EXTRA_HINT = "pip install '.[tracing]' from the brisk checkout"
 
 
 def _wanted(environ: Mapping[str, str]) -> bool:
