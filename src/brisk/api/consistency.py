@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from brisk.api.authorization import bearer_token
 from brisk.db.routing import replica_reads
+from brisk.errors import AuthenticationRequiredError
 from brisk.redis_client import REDIS_ERRORS
 
 if TYPE_CHECKING:
@@ -37,15 +39,24 @@ _PRUNE_AT = 10_000
 
 def token_claims(scope: Scope) -> tuple[int | None, float | None]:
     """(user id, issued at) from the Authorization header, *unverified*: they only choose which
-    server reads, and a forged token gets its 401 from the auth dependency anyway."""
-    header = next((v for k, v in scope.get("headers", ()) if k == b"authorization"), None)
-    if header is None:
-        return None, None
+    server reads, and a forged token (or a second header) gets its 401 from the auth
+    dependency anyway."""
     try:
-        payload = header.split(b" ", 1)[1].split(b".")[1]
+        token = bearer_token(scope.get("headers", ()))
+        if token is None:
+            return None, None
+        payload = token.split(".")[1].encode()
         claims: dict[str, Any] = orjson.loads(base64.urlsafe_b64decode(payload + b"=="))
         return int(claims["sub"]), float(claims.get("iat", 0))
-    except (IndexError, KeyError, TypeError, ValueError, binascii.Error, orjson.JSONDecodeError):
+    except (
+        AuthenticationRequiredError,
+        IndexError,
+        KeyError,
+        TypeError,
+        ValueError,
+        binascii.Error,
+        orjson.JSONDecodeError,
+    ):
         return None, None
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 
+from brisk.api.authorization import bearer_token
 from brisk.articles.service import ArticleService
 from brisk.comments.service import CommentService
 from brisk.dashboard.service import DashboardService
@@ -20,8 +21,6 @@ from brisk.users.service import UserService
 
 if TYPE_CHECKING:
     from brisk.services import Services
-
-_SCHEMES = ("token", "bearer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,18 +60,8 @@ NotificationServiceDep = Annotated[NotificationService, Depends(_one_service("no
 DashboardServiceDep = Annotated[DashboardService, Depends(_one_service("dashboard"))]
 
 
-def _token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() not in _SCHEMES or not token.strip():
-        raise AuthenticationRequiredError("authorization header must be 'Token <jwt>'")
-    return token.strip()
-
-
 async def optional_viewer(request: Request) -> Viewer | None:
-    token = _token(request)
+    token = bearer_token(request.scope["headers"])
     if token is None:
         return None
     return Viewer(_services(request).tokens.user_id(token), token)

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from brisk.api.authorization import bearer_token
+from brisk.errors import AuthenticationRequiredError
+
 if TYPE_CHECKING:
     from brisk.cache import Cache, Key
     from brisk.services import Services
@@ -66,15 +69,15 @@ class CachedReadFastPath:
     @staticmethod
     async def _cached(scope: Scope) -> bytes | None:
         services: Services = scope["app"].state.services
-        authorization = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value
+        try:
+            token = bearer_token(scope["headers"])
+        except AuthenticationRequiredError:
+            return None  # FastAPI's dependencies answer the 401
         path = scope["path"]
-        if authorization is not None:
+        if token is not None:
             if path != DASHBOARD:
                 return None  # a viewer's response has their own flags: the full path
-            key = await _dashboard_key(services, authorization)
+            key = await _dashboard_key(services, token)
             route = DASHBOARD
         else:
             found = _key_and_route(services.cache, path)
@@ -88,12 +91,9 @@ class CachedReadFastPath:
         return body
 
 
-async def _dashboard_key(services: Services, authorization: bytes) -> Key | None:
-    scheme, _, token = authorization.decode("latin-1").partition(" ")
-    if scheme.lower() not in ("token", "bearer"):
-        return None
+async def _dashboard_key(services: Services, token: str) -> Key | None:
     try:
-        viewer_id = services.tokens.user_id(token.strip())
+        viewer_id = services.tokens.user_id(token)
     except Exception:
         return None
     return await services.dashboard.cached_key(viewer_id)
