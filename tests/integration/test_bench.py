@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 
 from brisk.lab.report import REQUIRED
+from brisk.lab.workload import MIX
 
 pytestmark = pytest.mark.integration
 
@@ -92,6 +93,27 @@ def test_every_profile_answered_without_errors(quick_report: dict[str, Any]) -> 
         # The naive app opens a connection per request and reads row by row: more calls.
         assert profile["db_calls_per_request"] > 0, name
     assert profiles["before"]["db_calls_per_request"] > profiles["after"]["db_calls_per_request"]
+
+
+def test_every_profile_breaks_the_mix_down_per_kind(quick_report: dict[str, Any]) -> None:
+    for name, profile in quick_report["profiles"].items():
+        kinds = profile["kinds"]
+        assert set(kinds) <= set(MIX), name
+        assert sum(k["requests"] for k in kinds.values()) == profile["open"]["requests"], name
+        for kind, k in kinds.items():
+            assert 0 < k["p50_ms"] <= k["p95_ms"] <= k["p99_ms"] <= k["max_ms"], (name, kind)
+    after, before = quick_report["profiles"]["after"], quick_report["profiles"]["before"]
+    # The fast profile answers hundreds of requests in its open run: every kind, in its share
+    # (the naive one may answer a few dozen, too few to hold shares to).
+    assert set(after["kinds"]) == set(MIX)
+    for kind, k in after["kinds"].items():
+        assert k["share"] == pytest.approx(MIX[kind] / 100, abs=0.03), kind
+    # brisk says in Server-Timing what each answer cost; the naive app says nothing.
+    assert after["kinds"]["article"]["db_queries_per_request"] is not None
+    assert after["kinds"]["tags"]["cache_hit_ratio"] > 0.5
+    assert before["kinds"]["article"]["db_queries_per_request"] is None
+    assert "after per kind" in quick_report["_md"]
+    assert "articles_by_tag" in quick_report["_stdout"]
 
 
 def test_the_four_claims_are_measured(quick_report: dict[str, Any]) -> None:

@@ -179,9 +179,11 @@ async def test_cache_lookups_reach_metrics_and_server_timing(
     exporter.clear()
     response = await traced_client.get(path)
     assert response.status_code == 200
-    match = re.search(r'cache;dur=([\d.]+);desc="(\d+) calls"', response.headers["server-timing"])
-    assert match, response.headers["server-timing"]
+    timing = response.headers["server-timing"]
+    match = re.search(r'cache;dur=([\d.]+);desc="(\d+) calls, (\d+) hits, (\d+) misses"', timing)
+    assert match, timing
     assert int(match.group(2)) >= 1
+    assert int(match.group(3)) >= 1, "the second read of the article is a cache hit"
     layers = ratios_from_metrics((await traced_client.get("/metrics")).text)
     assert sum(layer.get("hit", 0) for layer in layers.values()) >= 1
     assert sample(services, "brisk_cache_redis_breaker_open") == 0

@@ -7,7 +7,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from brisk.lab.report import REQUIRED, html_page, markdown, table_rows
+import pytest
+
+from brisk.lab.kinds import by_kind, statuses, timeline
+from brisk.lab.report import REQUIRED, html_page, kind_rows, markdown, table_rows
 from brisk.lab.workload import (
     MIX,
     WRITES,
@@ -57,7 +60,9 @@ def _load(rps: float, ms: float) -> dict[str, Any]:
               "p99_ms": 3 * ms, "p999_ms": 4 * ms, "max_ms": 5 * ms, "errors": 0}  # fmt: skip
     opened = closed | {"rate": rps / 2, "cdf": cdf, "requests": 10}
     spread = {k: [v, v] for k, v in closed.items() if k != "errors"}
-    return {"closed": closed, "spread": spread, "open": opened, "db_calls_per_request": 2.0}
+    records = [["article", ms / 1e3, 200, 0.5, 2, 1, 1], ["tags", ms / 2e3, 404, 1.5, 0, 1, 0]]
+    return {"closed": closed, "spread": spread, "open": opened, "db_calls_per_request": 2.0,
+            "kinds": by_kind(records, 2.0)}  # fmt: skip
 
 
 def synthetic_report() -> dict[str, Any]:
@@ -114,3 +119,38 @@ def test_markdown_and_json_render() -> None:
     assert "| Throughput | 40.0 req/s | 900 req/s |" in md
     assert "commit" in md.lower()
     assert set(REQUIRED) <= set(json.loads(json.dumps(report)))
+
+
+def test_records_break_down_per_kind_and_over_time() -> None:
+    # [kind, latency s, status, answered at s, DB queries, cache hits, cache misses]
+    records = [["feed", 0.010 * i, 200, i / 10, 3, 1, 1] for i in range(1, 21)]
+    records += [["tags", 0.001, 200, 0.1, 0, 2, 0], ["tags", 0.002, 503, 1.9, -1, -1, -1]]
+    kinds = by_kind(records, 2.0)
+    assert set(kinds) == {"feed", "tags"}
+    feed = kinds["feed"]
+    assert feed["requests"] == 20
+    assert feed["share"] == pytest.approx(20 / 22)
+    assert feed["throughput_rps"] == pytest.approx(10.0)
+    assert feed["p50_ms"] == pytest.approx(100.0)
+    assert feed["p95_ms"] == pytest.approx(190.0)
+    assert feed["max_ms"] == pytest.approx(200.0)
+    assert feed["db_queries_per_request"] == pytest.approx(3.0)
+    assert feed["cache_hit_ratio"] == pytest.approx(0.5)
+    # A request without Server-Timing counts in the latency, not in the per-request costs.
+    assert kinds["tags"]["db_queries_per_request"] == pytest.approx(0.0)
+    assert kinds["tags"]["cache_hit_ratio"] == pytest.approx(1.0)
+    assert kinds["tags"]["statuses"] == {"200": 1, "503": 1}
+    assert statuses(records) == {"200": 21, "503": 1}
+    seconds = timeline(records, 2.0)
+    assert [s["t"] for s in seconds] == [0.0, 1.0]
+    assert sum(s["throughput_rps"] for s in seconds) == pytest.approx(22.0)
+    assert seconds[1]["errors"] == 1
+    assert seconds[1]["p99_ms"] == pytest.approx(200.0)
+
+
+def test_kind_table_rows_show_the_breakdown() -> None:
+    rows = {row[0]: row for row in kind_rows(synthetic_report()["profiles"]["after"])}
+    assert rows["article"][1] == "50%"
+    assert rows["article"][8] == "50%"  # one hit, one miss
+    assert rows["tags"][9] == "1"  # its 404
+    assert "after per kind" in markdown(synthetic_report())

@@ -100,7 +100,7 @@ async def test_server_timing_adds_up_the_requests_queries_and_cache_calls() -> N
         response = await client.get("/api/things/x")
     timing = response.headers["server-timing"]
     db = re.search(r'db;dur=([\d.]+);desc="(\d+) queries"', timing)
-    cache = re.search(r'cache;dur=([\d.]+);desc="(\d+) calls"', timing)
+    cache = re.search(r'cache;dur=([\d.]+);desc="(\d+) calls, (\d+) hits, (\d+) misses"', timing)
     app = re.search(r"app;dur=([\d.]+)", timing)
     assert db, timing
     assert cache, timing
@@ -108,6 +108,9 @@ async def test_server_timing_adds_up_the_requests_queries_and_cache_calls() -> N
     assert float(db.group(1)) == pytest.approx(6.0)
     assert db.group(2) == "2"
     assert float(cache.group(1)) == pytest.approx(0.1)
+    # The harness's lookups are L1 hits: counted as hits, none as a miss.
+    assert cache.group(3) == cache.group(2)
+    assert cache.group(4) == "0"
     assert float(app.group(1)) > 0
 
 

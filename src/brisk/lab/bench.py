@@ -135,6 +135,8 @@ def measure(
         "spread": spread,
         "runs": [r.to_dict() for r in runs],
         "open": opened.to_dict(),
+        # Per kind of request, from the open run (the generator that sees each answer).
+        "kinds": opened.kinds,
         "app_cpu_ms_per_request": 1e3 * cpu_used / completed if completed and server else None,
         "requests": warm.requests + completed + opened.requests,
         "run_seconds": seconds,

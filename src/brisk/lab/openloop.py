@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import time
 from collections import deque
@@ -22,15 +23,34 @@ from brisk.lab.workload import Request, read_requests
 GRACE_SECONDS = 5.0
 
 
+# What brisk's Server-Timing header says of one request (the naive app sends none: -1).
+_DB_QUERIES = re.compile(rb'db;dur=[\d.]+;desc="(\d+) queries"')
+_CACHE = re.compile(rb'cache;dur=[\d.]+;desc="\d+ calls, (\d+) hits, (\d+) misses"')
+
+
 @dataclass
 class _Tally:
     latencies: list[float]
     statuses: dict[str, int]
+    # One per answered request: [kind, latency s, status, answered at (s from start),
+    # DB queries, cache hits, cache misses] (the last three -1 without Server-Timing).
+    records: list[list[object]]
     errors: int = 0
     sent: int = 0
+    start: float = 0.0
 
 
-async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> int:
+def server_timing(head: bytes) -> tuple[int, int, int]:
+    """(DB queries, cache hits, cache misses) from a response head; -1 for what it lacks."""
+    db, cache = _DB_QUERIES.search(head), _CACHE.search(head)
+    queries = int(db.group(1)) if db else -1
+    hits, misses = (int(cache.group(1)), int(cache.group(2))) if cache else (-1, -1)
+    return queries, hits, misses
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+) -> tuple[int, bytes]:
     writer.write(raw)
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
@@ -41,13 +61,13 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
             break
     if length:
         await reader.readexactly(length)
-    return status
+    return status, head
 
 
 async def _connection(
     host: str,
     port: int,
-    due: deque[tuple[float, bytes]],
+    due: deque[tuple[float, bytes, str]],
     wake: asyncio.Event,
     tally: _Tally,
     stop: asyncio.Event,
@@ -59,15 +79,19 @@ async def _connection(
                 wake.clear()
                 await wake.wait()
                 continue
-            scheduled, raw = due.popleft()
+            scheduled, raw, kind = due.popleft()
             try:
-                status = await _exchange(reader, writer, raw)
+                status, head = await _exchange(reader, writer, raw)
             except (OSError, asyncio.IncompleteReadError, ValueError):
                 tally.errors += 1
                 writer.close()
                 reader, writer = await asyncio.open_connection(host, port)
                 continue
-            tally.latencies.append(time.perf_counter() - scheduled)
+            answered = time.perf_counter()
+            tally.latencies.append(answered - scheduled)
+            tally.records.append(
+                [kind, answered - scheduled, status, answered - tally.start, *server_timing(head)]
+            )
             key = f"{status // 100}xx"
             tally.statuses[key] = tally.statuses.get(key, 0) + 1
     finally:
@@ -88,15 +112,15 @@ async def run(
     host: str, port: int, rate: float, seconds: float, connections: int, requests: list[Request]
 ) -> dict[str, object]:
     raws = [encode(r, host, port) for r in requests]
-    due: deque[tuple[float, bytes]] = deque()
+    due: deque[tuple[float, bytes, str]] = deque()
     wake, stop = asyncio.Event(), asyncio.Event()
-    tally = _Tally([], {})
+    tally = _Tally([], {}, [])
     workers = [
         asyncio.create_task(_connection(host, port, due, wake, tally, stop))
         for _ in range(connections)
     ]
     await asyncio.sleep(0.2)  # let the connections open before the clock starts
-    start = time.perf_counter()
+    start = tally.start = time.perf_counter()
     total = int(rate * seconds)
     late = 0.0
     for i in range(total):
@@ -108,7 +132,8 @@ async def run(
             late = max(late, -delay)
         # The loop's timers round to the millisecond and may wake a little early: a request is
         # due when it was released if that is earlier (never later: lateness stays counted).
-        due.append((min(at, time.perf_counter()), raws[i % len(raws)]))
+        request = i % len(raws)
+        due.append((min(at, time.perf_counter()), raws[request], requests[request].kind))
         tally.sent += 1
         wake.set()
     stop.set()
@@ -124,6 +149,7 @@ async def run(
         "sent": tally.sent,
         "latencies": tally.latencies,
         "statuses": tally.statuses,
+        "records": tally.records,
         "errors": tally.errors + max(0, unanswered),
         # How late the generator itself put a request on the queue: near 0 unless it was the
         # limit (then its figures would understate the service's latency).

@@ -127,6 +127,50 @@ PROFILE_HEADER = [
 ]
 
 
+KIND_HEADER = [
+    "kind",
+    "share",
+    "req/s",
+    "avg ms",
+    "P50 ms",
+    "P95 ms",
+    "P99 ms",
+    "DB queries/req",
+    "cache hit",
+    "non-2xx",
+]
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+def kind_rows(profile: dict[str, Any]) -> list[list[str]]:
+    """One row per kind of request of a profile's open-model run (brisk.lab.kinds)."""
+    rows = []
+    for kind, k in profile.get("kinds", {}).items():
+        failed = sum(n for status, n in k["statuses"].items() if not status.startswith("2"))
+        rows.append(
+            [
+                kind,
+                _percent(k["share"]),
+                _fmt(k["throughput_rps"]),
+                _fmt(k["avg_ms"]),
+                _fmt(k["p50_ms"]),
+                _fmt(k["p95_ms"]),
+                _fmt(k["p99_ms"]),
+                _fmt(k["db_queries_per_request"]),
+                _percent(k["cache_hit_ratio"]),
+                str(failed),
+            ]
+        )
+    return rows
+
+
+def _kind_title(name: str, profile: dict[str, Any]) -> str:
+    return f"{name} per kind (open model at {profile['open']['rate']:g} req/s)"
+
+
 def _claim_lines(report: dict[str, Any]) -> list[str]:
     c = report["claims"]
     idx, cache, par, pool = c["indexes"], c["cache"], c["parallel"], c["pooling"]
@@ -170,6 +214,14 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     for cells in _profile_rows(report):
         profiles.add_row(*(cells[i] for i in keep))
     console.print(profiles)
+    for name in ("before", "after", "after-cache"):
+        if name in report["profiles"] and report["profiles"][name].get("kinds"):
+            kinds = Table(title=_kind_title(name, report["profiles"][name]))
+            for i, header in enumerate(KIND_HEADER):
+                kinds.add_column(header, justify="left" if i == 0 else "right")
+            for cells in kind_rows(report["profiles"][name]):
+                kinds.add_row(*cells)
+            console.print(kinds)
     for line in _claim_lines(report):
         console.print(f"• {line}")
     verdict = "[green]ok[/green]" if gen["ok"] else "[red]TOO LOW: figures are suspect[/red]"
@@ -202,6 +254,11 @@ def markdown(report: dict[str, Any]) -> str:
     out += [f"| {' | '.join(row)} |" for row in table_rows(report)]
     out += ["", f"| {' | '.join(PROFILE_HEADER)} |", "|" + "---|" * len(PROFILE_HEADER)]
     out += [f"| {' | '.join(row)} |" for row in _profile_rows(report)]
+    for name, profile in report["profiles"].items():
+        if profile.get("kinds"):
+            out += ["", f"**{_kind_title(name, profile)}**", ""]
+            out += [f"| {' | '.join(KIND_HEADER)} |", "|" + "---|" * len(KIND_HEADER)]
+            out += [f"| {' | '.join(row)} |" for row in kind_rows(profile)]
     out += [""] + [f"- {line}" for line in _claim_lines(report)]
     gen = report["generator"]
     out += [
@@ -300,6 +357,11 @@ def html_page(report: dict[str, Any]) -> str:
         )
         return f"<table><tr>{head}</tr>{body}</table>"
 
+    kinds = "".join(
+        f"<h3>{html.escape(_kind_title(name, p))}</h3>{table(KIND_HEADER, kind_rows(p))}"
+        for name, p in profiles.items()
+        if p.get("kinds")
+    )
     meta = report["meta"]
     load = ", ".join(f"{x:.2f}" for x in meta["load_average"])
     claims = "".join(f"<li>{html.escape(line)}</li>" for line in _claim_lines(report))
@@ -316,6 +378,7 @@ text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head
 <h2>Per-technique contribution (throughput x)</h2>{_bars(contribution, "x")}
 <h2>Latency CDF at a fixed arrival rate (open model)</h2>{_cdf(cdf)}
 <h2>Profiles</h2>{table(PROFILE_HEADER, _profile_rows(report))}
+<h2>Per kind of request</h2>{kinds}
 <h2>The article's four claims</h2><ul>{claims}</ul>
 </body></html>
 """

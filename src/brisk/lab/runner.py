@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from brisk.lab import kinds as per_kind
 from brisk.lab.wrk import run_wrk
 
 # Quantiles kept for the latency CDF plot (fractions of requests answered within a time).
@@ -46,15 +47,13 @@ class LoadResult:
     connections: int = 0
     rate: float = 0.0
     cdf: list[tuple[float, float]] = field(default_factory=list)  # (fraction, ms)
+    # The open model's breakdown (brisk.lab.kinds); wrk reports none of these.
+    kinds: dict[str, dict[str, object]] = field(default_factory=dict)
+    timeline: list[dict[str, object]] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
-
-
-def _quantile(ordered: list[float], q: float) -> float:
-    if not ordered:
-        return 0.0
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
 def closed_load(
@@ -129,6 +128,7 @@ def open_load(
     statuses: dict[str, int] = figures["statuses"]
     bad = sum(n for status, n in statuses.items() if status not in ("2xx", "3xx"))
     duration = float(figures["seconds"])
+    records = figures["records"]
     return LoadResult(
         model="open",
         requests=len(latencies),
@@ -136,14 +136,17 @@ def open_load(
         seconds=duration,
         throughput_rps=len(latencies) / duration if duration else 0.0,
         avg_ms=sum(latencies) / len(latencies) if latencies else 0.0,
-        p50_ms=_quantile(latencies, 0.5),
-        p95_ms=_quantile(latencies, 0.95),
-        p99_ms=_quantile(latencies, 0.99),
-        p999_ms=_quantile(latencies, 0.999),
+        p50_ms=per_kind.quantile(latencies, 0.5),
+        p95_ms=per_kind.quantile(latencies, 0.95),
+        p99_ms=per_kind.quantile(latencies, 0.99),
+        p999_ms=per_kind.quantile(latencies, 0.999),
         max_ms=latencies[-1] if latencies else 0.0,
         connections=connections,
         rate=rate,
-        cdf=[(q, _quantile(latencies, q)) for q in CDF_POINTS],
+        cdf=[(q, per_kind.quantile(latencies, q)) for q in CDF_POINTS],
+        kinds=per_kind.by_kind(records, duration),
+        timeline=per_kind.timeline(records, duration),
+        statuses=per_kind.statuses(records),
     )
 
 

@@ -8,7 +8,15 @@ from contextvars import ContextVar
 class RequestTiming:
     """Where one request's time went; tasks it starts share it (they copy the context)."""
 
-    __slots__ = ("cache_calls", "cache_seconds", "db_queries", "db_seconds", "request_id")
+    __slots__ = (
+        "cache_calls",
+        "cache_hits",
+        "cache_misses",
+        "cache_seconds",
+        "db_queries",
+        "db_seconds",
+        "request_id",
+    )
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
@@ -16,6 +24,10 @@ class RequestTiming:
         self.db_queries = 0
         self.cache_seconds = 0.0
         self.cache_calls = 0
+        # Lookups answered by a cache layer, and lookups that found nothing in the last layer
+        # (Redis missed, failed or was bypassed): the lab's hit ratio per request kind.
+        self.cache_hits = 0
+        self.cache_misses = 0
 
 
 # Set by the telemetry middleware for the duration of a request; None outside one.
@@ -30,11 +42,15 @@ def add_query(seconds: float) -> None:
         timing.db_queries += 1
 
 
-def add_cache_call(seconds: float) -> None:
+def add_cache_call(seconds: float, layer: str = "l1", result: str = "hit") -> None:
     timing = current_timing.get()
     if timing is not None:
         timing.cache_seconds += seconds
         timing.cache_calls += 1
+        if result == "hit":
+            timing.cache_hits += 1
+        elif layer == "l2":
+            timing.cache_misses += 1
 
 
 def current_request_id() -> str | None:

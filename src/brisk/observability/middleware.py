@@ -72,7 +72,8 @@ def server_timing(timing: RequestTiming, app_seconds: float) -> bytes:
     `app`: the whole request inside brisk up to the response headers. Durations in ms."""
     return (
         f'db;dur={timing.db_seconds * 1000:.3f};desc="{timing.db_queries} queries", '
-        f'cache;dur={timing.cache_seconds * 1000:.3f};desc="{timing.cache_calls} calls", '
+        f'cache;dur={timing.cache_seconds * 1000:.3f};desc="{timing.cache_calls} calls, '
+        f'{timing.cache_hits} hits, {timing.cache_misses} misses", '
         f"app;dur={app_seconds * 1000:.3f}"
     ).encode()
 

@@ -60,6 +60,6 @@ class CacheObserver:
                 self.metrics.cache_duration, layer
             )
         duration.observe(seconds)
-        add_cache_call(seconds)
+        add_cache_call(seconds, layer, result)
         if self.recorder is not None:
             self.recorder.cache(result)
