@@ -13,6 +13,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from brisk import __version__
 from brisk.api import health
 from brisk.api.consistency import ReadYourWrites
+from brisk.api.drain import Drain
 from brisk.api.errors import install_error_handlers
 from brisk.api.fastpath import CachedReadFastPath
 from brisk.api.limits import BodySizeLimit
@@ -58,7 +59,10 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def create_app(settings: Settings, *, telemetry: Telemetry | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, telemetry: Telemetry | None = None, drain_on_sigterm: bool = False
+) -> FastAPI:
+    """The app; `drain_on_sigterm` (servers only, never tests) defers the server's SIGTERM."""
     if not settings.database_url:
         raise ValueError("database_url is required (brisk serve provides the embedded one)")
     database_url = settings.database_url
@@ -72,9 +76,12 @@ def create_app(settings: Settings, *, telemetry: Telemetry | None = None) -> Fas
         await services.cache.start()
         await telemetry.start(services)
         tune_gc()
+        if drain_on_sigterm:
+            drain.install()
         try:
             yield
         finally:
+            drain.uninstall()
             await telemetry.stop()
             # Reverse order of opening; the pool waits for borrowed connections to come back.
             await services.cache.stop()
@@ -113,5 +120,6 @@ def create_app(settings: Settings, *, telemetry: Telemetry | None = None) -> Fas
         # settled before anything reads it.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.http.trusted_proxies)
     app.state.telemetry = telemetry
+    app.state.drain = drain = Drain(settings.http.drain_seconds)
     telemetry.install(app)  # last: its middleware is outermost and times everything
     return app

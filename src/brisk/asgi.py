@@ -9,4 +9,4 @@ from brisk.settings import Settings
 
 
 def create_from_env() -> FastAPI:
-    return create_app(Settings())
+    return create_app(Settings(), drain_on_sigterm=True)

@@ -109,7 +109,10 @@ class HttpSettings(BaseModel):
     # Proxies (IPs or CIDRs) whose X-Forwarded-For is believed; from anyone else it is ignored,
     # so a client cannot pick its own address (and escape the rate limits) by sending one.
     trusted_proxies: list[str] = []
-    # On SIGTERM, requests in flight get this long to finish before their connections close.
+    # On SIGTERM, readiness answers 503 this long while everything else is still served, so
+    # load balancers take the instance out before it stops accepting (brisk.api.drain); 0: none.
+    drain_seconds: float = Field(default=5.0, ge=0)
+    # Then requests in flight get this long to finish before their connections close.
     shutdown_grace_seconds: int = Field(default=10, ge=1)
 
 

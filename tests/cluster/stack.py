@@ -110,6 +110,7 @@ class Stack:
             "BRISK_LIMITS__REGISTER_PER_ADDRESS": "100000/minute",
             "BRISK_LIMITS__LOGIN_PER_ADDRESS": "100000/minute",
             "BRISK_CACHE__NAMESPACE": f"brisk-cluster-{self.ports.nginx}",
+            "BRISK_HTTP__DRAIN_SECONDS": "0",  # teardown stops every instance at once
             **self.extra_env,
         }
 

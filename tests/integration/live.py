@@ -68,6 +68,8 @@ def serve(
         "BRISK_DATABASE_URL": database_url,
         "BRISK_REDIS_URL": redis_url or "",
         "BRISK_SECRET_KEY": TEST_SECRET,
+        # No load balancer to drain from: stop at once (test_readiness.py sets a drain).
+        "BRISK_HTTP__DRAIN_SECONDS": "0",
         **(env or {}),
     }
     log_file = log.open("wb")

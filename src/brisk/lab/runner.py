@@ -213,7 +213,9 @@ class Server:
             command += ["--no-access-log", "--log-level", "warning"]
         if cpu is not None:
             command = ["taskset", "-c", str(cpu), *command]
-        self._command, self._env, self._ready = command, {**os.environ, **env}, ready_path
+        # No load balancer drains the lab's servers: SIGTERM stops them at once.
+        environment = {**os.environ, "BRISK_HTTP__DRAIN_SECONDS": "0", **env}
+        self._command, self._env, self._ready = command, environment, ready_path
         self._process: subprocess.Popen[bytes] | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
 

@@ -117,6 +117,13 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemax",
         )
+        self.dependency_up = Gauge(
+            "brisk_dependency_up",
+            "1 if the dependency (database, redis) answered the last readiness probe, else 0.",
+            ["dependency"],
+            registry=r,
+            multiprocess_mode="livemin",  # any worker that cannot reach it says so
+        )
         self.loop_lag = Histogram(
             "brisk_event_loop_lag_seconds",
             "How late the event loop ran a timer (sampled).",
