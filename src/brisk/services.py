@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from brisk.articles.service import ArticleService
 from brisk.cache import Cache
 from brisk.cache.bus import subscriber_client
+from brisk.cache.outbox import Outbox
 from brisk.comments.service import CommentService
 from brisk.dashboard.service import DashboardService
 from brisk.db import Database
@@ -43,10 +44,11 @@ class Services:
     dashboard: DashboardService
 
 
-def build_cache(settings: Settings, redis: RedisClient | None) -> Cache:
+def build_cache(settings: Settings, redis: RedisClient | None, db: Database) -> Cache:
     if redis is None or not settings.cache.enabled:
         return Cache(settings.cache, redis)
-    return Cache(settings.cache, redis, subscriber_client(redis))
+    outbox = Outbox(db, settings.cache.namespace)
+    return Cache(settings.cache, redis, subscriber_client(redis), outbox)
 
 
 def build_tokens(settings: Settings) -> TokenCodec:
@@ -59,7 +61,7 @@ def build_tokens(settings: Settings) -> TokenCodec:
 
 
 def build_services(settings: Settings, db: Database, redis: RedisClient | None) -> Services:
-    cache = build_cache(settings, redis)
+    cache = build_cache(settings, redis, db)
     tokens = build_tokens(settings)
     limiter = RateLimiter(settings.limits, redis, settings.cache.namespace)
     return Services(

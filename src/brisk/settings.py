@@ -100,6 +100,11 @@ class CacheSettings(BaseModel):
     lease_wait_seconds: float = Field(default=0.5, ge=0)
     # At startup, how long to wait for the eviction subscription before serving degraded.
     subscribe_wait_seconds: float = Field(default=1.0, ge=0)
+    # The outbox relay (ADR 0014): how often each process looks for invalidations left behind,
+    # and how old one must be before it is taken from its writer (who applies its own at once).
+    # A write's stale reads end within about grace + relay interval of Redis answering again.
+    outbox_relay_seconds: float = Field(default=0.5, gt=0)
+    outbox_grace_seconds: float = Field(default=1.0, ge=0)
 
 
 class HttpSettings(BaseModel):

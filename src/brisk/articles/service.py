@@ -142,7 +142,8 @@ class ArticleService:
             )
             await repo.set_tags(tx, article_id=article_id, tags=new.tagList, replace=False)
             article = await self._read(tx, slug=slug, viewer_id=author_id)
-        await self.cache.invalidate([self.cache.keys.tags()], [ARTICLES])
+            stale = await self.cache.stale(tx, [self.cache.keys.tags()], [ARTICLES])
+        await self.cache.invalidate(stale)
         return article
 
     async def update_article(
@@ -167,25 +168,28 @@ class ArticleService:
                     tx, article_id=current["id"], tags=changes.tagList, replace=True
                 )
             article = await self._read(tx, slug=new_slug or slug, viewer_id=viewer_id)
-        keys = self.cache.keys
-        stale = [keys.article(slug)]
-        if new_slug is not None:
-            stale += [keys.article(new_slug), keys.comments(slug)]
-        if changes.tagList is not None:
-            stale.append(keys.tags())
-        await self.cache.invalidate(stale, [ARTICLES])
+            keys = self.cache.keys
+            dropped = [keys.article(slug)]
+            if new_slug is not None:
+                dropped += [keys.article(new_slug), keys.comments(slug)]
+            if changes.tagList is not None:
+                dropped.append(keys.tags())
+            stale = await self.cache.stale(tx, dropped, [ARTICLES])
+        await self.cache.invalidate(stale)
         return article
 
     async def delete_article(self, *, slug: str, viewer_id: int) -> None:
         async with self.db.transaction() as tx:
             current = await self._owned(tx, slug=slug, viewer_id=viewer_id, action="delete")
             await repo.delete_article(tx, article_id=current["id"])
-        keys = self.cache.keys
-        # The cascade removed the notifications about this article; all were the author's.
-        await self.cache.invalidate(
-            [keys.article(slug), keys.comments(slug), keys.tags(), keys.unread(viewer_id)],
-            [ARTICLES, viewer(viewer_id)],
-        )
+            keys = self.cache.keys
+            # The cascade removed the notifications about this article; all were the author's.
+            stale = await self.cache.stale(
+                tx,
+                [keys.article(slug), keys.comments(slug), keys.tags(), keys.unread(viewer_id)],
+                [ARTICLES, viewer(viewer_id)],
+            )
+        await self.cache.invalidate(stale)
 
     async def _owned(self, tx: Executor, *, slug: str, viewer_id: int, action: str) -> Any:
         current = await repo.get_article_for_update(tx, slug=slug)
@@ -208,9 +212,11 @@ class ArticleService:
                     tx, actor_id=viewer_id, article_id=target["id"]
                 )
             article = await self._read(tx, slug=slug, viewer_id=viewer_id)
-        inbox_keys, inbox_versions = inbox_stale(self.cache.keys, notified)
-        await self.cache.invalidate(
-            [self.cache.keys.article(slug), *inbox_keys],
-            [ARTICLES, viewer(viewer_id), *inbox_versions],
-        )
+            inbox_keys, inbox_versions = inbox_stale(self.cache.keys, notified)
+            stale = await self.cache.stale(
+                tx,
+                [self.cache.keys.article(slug), *inbox_keys],
+                [ARTICLES, viewer(viewer_id), *inbox_versions],
+            )
+        await self.cache.invalidate(stale)
         return article

@@ -2,8 +2,9 @@
 
     read:  L1 -> L2 (Redis) -> lease -> loader (PostgreSQL) -> L2 (only if the lease still
            holds) -> L1 (only if no eviction arrived meanwhile)
-    write: commit -> delete L2 keys and their leases, renew version tokens -> drop from this
-           L1 -> publish the keys so other processes drop them too
+    write: record what is stale in the write's transaction (outbox) -> commit -> delete L2
+           keys and their leases, renew version tokens -> drop from this L1 -> publish the keys
+           so other processes drop them too; what could not be sent is relayed from the outbox
 
 The lease (Facebook's memcache leases, NSDI 2013, rebuilt on SET NX + a compare-and-set script)
 closes the cross-process stale-set race: invalidation deletes the lease, so a loader that read
@@ -13,7 +14,7 @@ cancelled request does not cancel it for the others.
 
 Redis failing is never an error for the caller: it is counted, the breaker opens after a few
 failures in a row, reads go to PostgreSQL, and a background probe closes the breaker when Redis
-answers again (after replaying the invalidations that could not be sent).
+answers again (after relaying the outbox: every invalidation not sent yet, whoever wrote it).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from brisk.cache.breaker import Breaker
 from brisk.cache.bus import EvictionBus, encode
 from brisk.cache.keys import Key, KeySpace
 from brisk.cache.local import LocalCache
+from brisk.cache.outbox import Outbox, Relay, Stale
+from brisk.db import Executor
 from brisk.db.routing import primary_only
 from brisk.redis_client import REDIS_ERRORS, RedisClient
 from brisk.settings import CacheSettings
@@ -71,8 +74,6 @@ return 0
 # Version tokens outlive any entry that carries them; an expired token is replaced by a new
 # random one, which only makes old entries unreachable.
 VERSION_TTL_SECONDS = 7 * 24 * 3600
-# Invalidations kept for replay while Redis is unreachable; past this, L2 TTLs bound staleness.
-MAX_PENDING = 10_000
 INVALIDATION_CHUNK = 500
 _FAILED: Final = object()
 _REDIS_ERRORS = REDIS_ERRORS
@@ -88,6 +89,7 @@ class Cache:
         settings: CacheSettings,
         redis: RedisClient | None,
         subscriber: RedisClient | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.settings = settings
         self.enabled = settings.enabled
@@ -114,8 +116,17 @@ class Cache:
         self._value_or_lease_script = redis.register_script(_VALUE_OR_LEASE) if redis else None
         self._release_lease = redis.register_script(_RELEASE_LEASE) if redis else None
         self._flights: dict[str, asyncio.Task[bytes]] = {}
-        self._pending_keys: set[str] = set()
-        self._pending_versions: set[str] = set()
+        # Without Redis there is no other process to tell, and nothing to relay.
+        self.outbox = outbox if redis is not None else None
+        self._relay = None
+        if self.outbox is not None:
+            self._relay = Relay(
+                self.outbox,
+                self._relay_send,
+                interval=settings.outbox_relay_seconds,
+                grace=settings.outbox_grace_seconds,
+                paused=lambda: not self.enabled or self.breaker.is_open,
+            )
         self._probe: asyncio.Task[None] | None = None
         # Test hook: awaited between a load and storing it, to force the stale-set race.
         self.before_store: Callable[[Key], Awaitable[None]] | None = None
@@ -127,6 +138,8 @@ class Cache:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self._relay is not None:
+            self._relay.start()
         if self._bus is not None and self.enabled:
             self._bus.start()
             # Serve from L1 as soon as evictions flow; until then L1 runs degraded.
@@ -139,6 +152,8 @@ class Cache:
                 await self._probe
         if self._bus is not None:
             await self._bus.stop()
+        if self._relay is not None:
+            await self._relay.stop()
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -299,12 +314,24 @@ class Cache:
 
     # -- writes ------------------------------------------------------------------------------
 
-    async def invalidate(self, keys: Iterable[Key] = (), versions: Iterable[str] = ()) -> None:
-        """After a commit: make every later read miss these keys and see new version tokens."""
+    async def stale(
+        self, tx: Executor, keys: Iterable[Key] = (), versions: Iterable[str] = ()
+    ) -> Stale:
+        """In the write's transaction: record what it makes stale, so the invalidation commits
+        with the write and is relayed even if this process never gets to send it."""
+        stale = Stale(tuple(k.name for k in keys), tuple(versions))
+        if not self.enabled or self.outbox is None or not (stale.names or stale.versions):
+            return stale
+        row = await self.outbox.record(tx, list(stale.names), list(stale.versions))
+        return Stale(stale.names, stale.versions, row)
+
+    async def invalidate(self, stale: Stale) -> None:
+        """After the commit: make every later read miss these keys and see new version tokens."""
         if not self.enabled:
             return
-        names = [k.name for k in keys]
-        version_names = list(versions)
+        names = list(stale.names)
+        version_names = list(stale.versions)
+        all_sent = True
         # In chunks, so a profile edit by a prolific author is no single giant message.
         for start in range(0, max(len(names), 1), INVALIDATION_CHUNK):
             chunk = names[start : start + INVALIDATION_CHUNK]
@@ -313,8 +340,16 @@ class Cache:
             # no longer find the old value in L2 either.
             sent = await self._call("invalidate", self._send_invalidations, chunk, chunk_versions)
             if sent is _FAILED:
-                self._remember(chunk, chunk_versions)
+                all_sent = False  # the outbox row stays; a relay sends it when Redis is back
             self._evict_local(chunk)
+        if all_sent and stale.row is not None and self.outbox is not None:
+            self.outbox.applied(stale.row)
+
+    async def _relay_send(self, names: list[str], version_names: list[str]) -> None:
+        """The relay's send: through the breaker, raising when Redis did not take it."""
+        if await self._call("relay", self._send_invalidations, names, version_names) is _FAILED:
+            raise RedisError("the cache outbox could not be relayed")
+        self._evict_local(names)
 
     def _evict_local(self, names: list[str]) -> None:
         """Drop from L1, and detach loads in flight: they may have read the old row, so a read
@@ -362,13 +397,6 @@ class Cache:
         self.local.clear()
         return deleted
 
-    def _remember(self, names: list[str], version_names: list[str]) -> None:
-        if len(self._pending_keys) + len(self._pending_versions) >= MAX_PENDING:
-            log.error("cache: too many invalidations pending while Redis is down; L2 TTLs bound it")
-            return
-        self._pending_keys.update(names)
-        self._pending_versions.update(version_names)
-
     # -- Redis calls, the breaker and its probe ---------------------------------------------
 
     async def _call(self, family: str, fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
@@ -397,19 +425,26 @@ class Cache:
             await asyncio.sleep(self.settings.breaker_reset_seconds)
             try:
                 await self._redis.ping()
-                await self._replay_pending()
+                await self._drain_outbox()
             except _REDIS_ERRORS:
+                continue
+            except Exception as exc:  # the database too is away: keep reading it, and retry
+                log.warning("cache: outbox not relayed yet (%s); breaker stays open", exc)
                 continue
             self.breaker.close()
             log.warning("cache: Redis answers again; breaker closed")
             return
 
-    async def _replay_pending(self) -> None:
-        names, versions = list(self._pending_keys), list(self._pending_versions)
-        if names or versions:
-            await self._send_invalidations(names, versions)
-            self._pending_keys.difference_update(names)
-            self._pending_versions.difference_update(versions)
+    async def _drain_outbox(self) -> None:
+        """Before reads trust Redis again: every invalidation still in the outbox, of any age."""
+        if self.outbox is None:
+            return
+
+        async def send(names: list[str], version_names: list[str]) -> None:
+            await self._send_invalidations(names, version_names)
+            self._evict_local(names)
+
+        await self.outbox.relay(send, min_age=0.0)
 
     def _observe(self, layer: str, family: str, result: str, seconds: float) -> None:
         for observer in self.observers:

@@ -8,9 +8,9 @@ import orjson
 
 from brisk import overlay
 from brisk.api.responses import iso
-from brisk.cache import Cache
+from brisk.cache import Cache, Stale
 from brisk.comments import repository as repo
-from brisk.db import Database
+from brisk.db import Database, Executor
 from brisk.errors import ForbiddenError, NotFoundError
 from brisk.notifications import repository as notifications
 from brisk.notifications.invalidation import inbox_stale
@@ -69,8 +69,8 @@ class CommentService:
             if row is None:
                 raise NotFoundError("article")
             notified = await notifications.create_comment_notification(tx, comment_id=row["id"])
-        inbox_keys, inbox_versions = inbox_stale(self.cache.keys, notified)
-        await self.cache.invalidate([self.cache.keys.comments(slug), *inbox_keys], inbox_versions)
+            stale = await self._stale(tx, slug, notified)
+        await self.cache.invalidate(stale)
         return comment_public(row)
 
     async def delete_comment(self, *, slug: str, comment_id: int, viewer_id: int) -> None:
@@ -81,7 +81,14 @@ class CommentService:
             if row["author_id"] != viewer_id:
                 raise ForbiddenError("delete this comment")
             await repo.delete_comment(tx, comment_id=comment_id)
-        # The cascade removed the comment's notification, if its article's author had one.
-        notified = row["article_author_id"] if row["article_author_id"] != viewer_id else None
+            # The cascade removed the comment's notification, if its article's author had one.
+            notified = row["article_author_id"] if row["article_author_id"] != viewer_id else None
+            stale = await self._stale(tx, slug, notified)
+        await self.cache.invalidate(stale)
+
+    async def _stale(self, tx: Executor, slug: str, notified: int | None) -> Stale:
+        """The article's comment list, and the inbox of whoever was notified (if anyone)."""
         inbox_keys, inbox_versions = inbox_stale(self.cache.keys, notified)
-        await self.cache.invalidate([self.cache.keys.comments(slug), *inbox_keys], inbox_versions)
+        return await self.cache.stale(
+            tx, [self.cache.keys.comments(slug), *inbox_keys], inbox_versions
+        )

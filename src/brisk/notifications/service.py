@@ -55,12 +55,13 @@ class NotificationService:
 
     async def mark_read(self, *, viewer_id: int, ids: list[int] | None, up_to: int | None) -> int:
         """Mark the viewer's own notifications read; returns their unread count afterwards."""
-        async with self.db.connection() as conn:
+        async with self.db.transaction() as tx:
             if ids is not None:
-                await repo.mark_read(conn, recipient_id=viewer_id, ids=ids)
+                await repo.mark_read(tx, recipient_id=viewer_id, ids=ids)
             if up_to is not None:
-                await repo.mark_read_up_to(conn, recipient_id=viewer_id, up_to=up_to)
-            # A new statement sees the update just made (READ COMMITTED), on the same connection.
-            unread = await repo.count_unread(conn, recipient_id=viewer_id)
-        await self.cache.invalidate(*inbox_stale(self.cache.keys, viewer_id))
+                await repo.mark_read_up_to(tx, recipient_id=viewer_id, up_to=up_to)
+            # A later statement of the transaction sees the update just made.
+            unread = await repo.count_unread(tx, recipient_id=viewer_id)
+            stale = await self.cache.stale(tx, *inbox_stale(self.cache.keys, viewer_id))
+        await self.cache.invalidate(stale)
         return unread

@@ -59,9 +59,10 @@ class ProfileService:
                 notified = await notifications.create_follow_notification(
                     tx, actor_id=viewer_id, recipient_id=row["id"]
                 )
-        # The follower's feed (in their dashboard) changed; the profile itself did not.
-        inbox_keys, inbox_versions = inbox_stale(self.cache.keys, notified)
-        await self.cache.invalidate(inbox_keys, [viewer(viewer_id), *inbox_versions])
+            # The follower's feed (in their dashboard) changed; the profile itself did not.
+            inbox_keys, inbox_versions = inbox_stale(self.cache.keys, notified)
+            stale = await self.cache.stale(tx, inbox_keys, [viewer(viewer_id), *inbox_versions])
+        await self.cache.invalidate(stale)
         return profile_public(row, following=True)
 
     async def unfollow(self, *, username: str, viewer_id: int) -> dict[str, Any]:
@@ -70,5 +71,6 @@ class ProfileService:
             if row is None:
                 raise NotFoundError("profile")
             await repo.delete_follow(tx, follower_id=viewer_id, followee_id=row["id"])
-        await self.cache.invalidate(versions=[viewer(viewer_id)])
+            stale = await self.cache.stale(tx, versions=[viewer(viewer_id)])
+        await self.cache.invalidate(stale)
         return profile_public(row, following=False)

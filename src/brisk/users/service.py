@@ -6,8 +6,8 @@ from typing import Any
 
 import orjson
 
-from brisk.cache import PROFILES, Cache, Key, viewer
-from brisk.db import Database
+from brisk.cache import PROFILES, Cache, Key, Stale, viewer
+from brisk.db import Database, Executor
 from brisk.errors import InvalidCredentialsError, NotFoundError
 from brisk.ratelimit import RateLimiter
 from brisk.security import TokenCodec, hash_password, verify_password
@@ -71,30 +71,32 @@ class UserService:
         self, *, user_id: int, token: str, changes: UserUpdate
     ) -> dict[str, Any]:
         password_hash = await hash_password(changes.password) if changes.password else None
-        row = await repo.update_user(
-            self.db,
-            user_id=user_id,
-            username=changes.username,
-            email=changes.email,
-            password_hash=password_hash,
-            bio=changes.bio,
-            image=changes.image,
-        )
-        if row is None:
-            raise NotFoundError("user")
-        await self._invalidate(row, profile_changed=changes.shows_in_profile())
+        async with self.db.transaction() as tx:
+            row = await repo.update_user(
+                tx,
+                user_id=user_id,
+                username=changes.username,
+                email=changes.email,
+                password_hash=password_hash,
+                bio=changes.bio,
+                image=changes.image,
+            )
+            if row is None:
+                raise NotFoundError("user")
+            stale = await self._stale(tx, row, profile_changed=changes.shows_in_profile())
+        await self.cache.invalidate(stale)
         return _public(row, token)
 
-    async def _invalidate(self, row: Any, *, profile_changed: bool) -> None:
+    async def _stale(self, tx: Executor, row: Any, *, profile_changed: bool) -> Stale:
         keys = self.cache.keys
-        stale: list[Key] = [keys.user(row["id"])]
+        dropped: list[Key] = [keys.user(row["id"])]
         versions = [viewer(row["id"])]
         if profile_changed:
             # Articles and comment lists embed their author's profile: drop each one that
             # shows this user (a rare write; lists and dashboards follow PROFILES).
-            articles, commented = await repo.list_authored_slugs(self.db, user_id=row["id"])
-            stale += [keys.profile(row["old_username"]), keys.profile(row["username"])]
-            stale += [keys.article(slug) for slug in articles]
-            stale += [keys.comments(slug) for slug in commented]
+            articles, commented = await repo.list_authored_slugs(tx, user_id=row["id"])
+            dropped += [keys.profile(row["old_username"]), keys.profile(row["username"])]
+            dropped += [keys.article(slug) for slug in articles]
+            dropped += [keys.comments(slug) for slug in commented]
             versions.append(PROFILES)
-        await self.cache.invalidate(stale, versions)
+        return await self.cache.stale(tx, dropped, versions)
