@@ -79,7 +79,9 @@ async def test_a_write_outlives_its_writer(
             registered = await client.post(f"{a.api}/users", json={"user": user})
             auth = {"Authorization": f"Token {registered.json()['user']['token']}"}
             article = {"title": "t", "description": "before", "body": "b", "tagList": ["x"]}
-            created = await client.post(f"{a.api}/articles", json={"article": article}, headers=auth)
+            created = await client.post(
+                f"{a.api}/articles", json={"article": article}, headers=auth
+            )
             slug = created.json()["article"]["slug"]
             for served in (a, b):  # in L2 (and both L1s) before Redis freezes
                 assert await _description(client, served, slug) == "before"
