@@ -12,6 +12,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from brisk import __version__
 from brisk.api import health
+from brisk.api.cached_reads import CachedReads
 from brisk.api.consistency import ReadYourWrites
 from brisk.api.drain import Drain
 from brisk.api.errors import install_error_handlers
@@ -19,20 +20,24 @@ from brisk.api.fastpath import CachedReadFastPath
 from brisk.api.limits import BodySizeLimit
 from brisk.api.openapi import document
 from brisk.api.responses import JSONBytes
-from brisk.articles.router import router as articles_router
-from brisk.comments.router import router as comments_router
-from brisk.dashboard.router import router as dashboard_router
+from brisk.articles import router as articles
+from brisk.comments import router as comments
+from brisk.dashboard import router as dashboard
 from brisk.db import create_database
-from brisk.notifications.router import router as notifications_router
+from brisk.notifications import router as notifications
 from brisk.observability.setup import Telemetry
-from brisk.profiles.router import router as profiles_router
+from brisk.profiles import router as profiles
 from brisk.redis_client import RedisClient, close_redis, create_redis
 from brisk.services import build_services
 from brisk.settings import Settings
-from brisk.tags.router import router as tags_router
-from brisk.users.router import router as users_router
+from brisk.tags import router as tags
+from brisk.users import router as users
 
 log = logging.getLogger(__name__)
+
+# Every domain's routes, in the order they are matched; each may declare CACHED_READS.
+DOMAIN_ROUTES = (users, profiles, articles, comments, tags, notifications, dashboard)
+API_PREFIX = "/api"
 
 
 def _redis_client(settings: Settings) -> RedisClient | None:
@@ -97,24 +102,17 @@ def create_app(
         default_response_class=JSONBytes,
     )
     install_error_handlers(app)
-    routers = (
-        users_router,
-        profiles_router,
-        articles_router,
-        comments_router,
-        tags_router,
-        notifications_router,
-        dashboard_router,
-    )
-    for router in routers:
-        app.include_router(router, prefix="/api")
+    for domain in DOMAIN_ROUTES:
+        app.include_router(domain.router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.openapi = document(app, settings)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.http.max_body_bytes)
     if settings.database_replica_urls:
         app.add_middleware(ReadYourWrites)
     if settings.cache.enabled:  # outside ReadYourWrites: an L1 hit needs no database at all
-        app.add_middleware(CachedReadFastPath)
+        declared = [(d.router, getattr(d, "CACHED_READS", ())) for d in DOMAIN_ROUTES]
+        reads = CachedReads.declared(declared, prefix=API_PREFIX)
+        app.add_middleware(CachedReadFastPath, reads=reads)
     if settings.http.trusted_proxies:
         # Outermost but for telemetry (which reads no address): the client address is
         # settled before anything reads it.

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from brisk.api.cached_reads import CachedRead
 from brisk.api.deps import (
     ArticleServiceDep,
     FilterValue,
@@ -25,6 +26,9 @@ from brisk.articles.schemas import (
 )
 
 router = APIRouter(tags=["Articles"])
+CACHED_READS = (
+    CachedRead("/articles/{slug}", key=lambda services, p: services.articles.shared_key(p["slug"])),
+)
 LIST: dict[int | str, dict[str, Any]] = {200: {"model": ArticleListResponse}}
 ONE: dict[int | str, dict[str, Any]] = {200: {"model": ArticleResponse}}
 

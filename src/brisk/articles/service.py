@@ -12,7 +12,7 @@ from brisk import overlay
 from brisk.articles import repository as repo
 from brisk.articles.repository import ArticleFilter
 from brisk.articles.schemas import ArticleCreate, ArticleUpdate
-from brisk.cache import ARTICLES, PROFILES, Cache, viewer
+from brisk.cache import ARTICLES, PROFILES, Cache, Key, viewer
 from brisk.db import Database, Executor
 from brisk.errors import ForbiddenError, NotFoundError
 from brisk.notifications import repository as notifications
@@ -108,6 +108,10 @@ class ArticleService:
             total = await repo.count_feed(self.db, viewer_id=viewer_id)
         return {"articles": [article_card(r) for r in rows], "articlesCount": total}
 
+    def shared_key(self, slug: str) -> Key:
+        """Where the anonymous body of GET /articles/{slug} is cached (the fast path reads it)."""
+        return self.cache.keys.article(slug)
+
     async def get_article(self, *, slug: str, viewer_id: int | None) -> bytes:
         if not self.cache.enabled:
             return orjson.dumps(
@@ -117,7 +121,7 @@ class ArticleService:
         async def load() -> bytes:
             return orjson.dumps({"article": await self._read(self.db, slug=slug, viewer_id=None)})
 
-        body = await self.cache.get_or_load(self.cache.keys.article(slug), load)
+        body = await self.cache.get_or_load(self.shared_key(slug), load)
         if viewer_id is None:
             return body
         return await overlay.overlay_articles(self.db, body, viewer_id=viewer_id, field="article")

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from brisk.api.cached_reads import CachedRead
 from brisk.api.deps import DashboardServiceDep, ViewerDep
 from brisk.api.responses import JSONBytes
 from brisk.dashboard.schemas import DashboardResponse
 
 router = APIRouter(tags=["Dashboard"])
+# One viewer's own body: the key carries the version tokens of all that can change it.
+CACHED_READS = (
+    CachedRead(
+        "/dashboard",
+        viewer_key=lambda services, viewer_id: services.dashboard.cached_key(viewer_id),
+    ),
+)
 
 
 @router.get("/dashboard", responses={200: {"model": DashboardResponse}})

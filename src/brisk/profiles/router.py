@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from brisk.api.cached_reads import CachedRead
 from brisk.api.deps import OptionalViewerDep, ProfileServiceDep, UsernamePath, ViewerDep
 from brisk.api.responses import JSONBytes
 from brisk.schemas import ProfilePublic
@@ -15,6 +16,12 @@ class ProfileResponse(BaseModel):
 
 
 router = APIRouter(tags=["Profiles"], responses={200: {"model": ProfileResponse}})
+CACHED_READS = (
+    CachedRead(
+        "/profiles/{username}",
+        key=lambda services, path: services.profiles.shared_key(path["username"]),
+    ),
+)
 
 
 @router.get("/profiles/{username}")

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from brisk import overlay
-from brisk.cache import Cache, viewer
+from brisk.cache import Cache, Key, viewer
 from brisk.db import Database
 from brisk.errors import InvalidInputError, NotFoundError
 from brisk.notifications import repository as notifications
@@ -29,6 +29,10 @@ class ProfileService:
         self.db = db
         self.cache = cache
 
+    def shared_key(self, username: str) -> Key:
+        """Where the anonymous body of GET /profiles/{username} is cached (the fast path too)."""
+        return self.cache.keys.profile(username)
+
     async def get_profile(self, *, username: str, viewer_id: int | None) -> bytes:
         if not self.cache.enabled:
             return orjson.dumps({"profile": await self._read(username, viewer_id)})
@@ -36,7 +40,7 @@ class ProfileService:
         async def load() -> bytes:
             return orjson.dumps({"profile": await self._read(username, None)})
 
-        body = await self.cache.get_or_load(self.cache.keys.profile(username), load)
+        body = await self.cache.get_or_load(self.shared_key(username), load)
         if viewer_id is None:
             return body
         return await overlay.overlay_profile(self.db, body, viewer_id=viewer_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from brisk.api.cached_reads import CachedRead
 from brisk.api.deps import TagServiceDep
 from brisk.api.responses import JSONBytes
 
@@ -14,6 +15,7 @@ class TagListResponse(BaseModel):
 
 
 router = APIRouter(tags=["Tags"])
+CACHED_READS = (CachedRead("/tags", key=lambda services, _: services.tags.shared_key()),)
 
 
 @router.get("/tags", responses={200: {"model": TagListResponse}})

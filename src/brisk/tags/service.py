@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from brisk.cache import Cache
+from brisk.cache import Cache, Key
 from brisk.db import Database
 from brisk.tags import repository as repo
 
@@ -16,8 +16,12 @@ class TagService:
         self.db = db
         self.cache = cache
 
+    def shared_key(self) -> Key:
+        """Where the body of GET /tags is cached (the fast path reads it too)."""
+        return self.cache.keys.tags()
+
     async def list_tags(self) -> bytes:
         async def load() -> bytes:
             return orjson.dumps({"tags": await repo.list_tags(self.db, limit=MAX_TAGS_LISTED)})
 
-        return await self.cache.get_or_load(self.cache.keys.tags(), load)
+        return await self.cache.get_or_load(self.shared_key(), load)
