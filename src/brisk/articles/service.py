@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Any
 
-import orjson
 from slugify import slugify
 
 from brisk import overlay
@@ -73,20 +73,18 @@ class ArticleService:
     async def list_articles(
         self, *, filters: ArticleFilter, viewer_id: int | None, limit: int, offset: int
     ) -> bytes:
-        if not self.cache.enabled or not _cacheable(filters, limit, offset):
-            return orjson.dumps(await self._list(filters, viewer_id, limit, offset))
-
-        async def load() -> bytes:
-            return orjson.dumps(await self._list(filters, None, limit, offset))
-
-        body = await self.cache.get_versioned(
-            page_versions(),
-            lambda versions: self.cache.keys.article_page(versions, filters.tag, limit, offset),
-            load,
+        fetch = None
+        if self.cache.enabled and _cacheable(filters, limit, offset):
+            page_key = partial(
+                self.cache.keys.article_page, tag=filters.tag, limit=limit, offset=offset
+            )
+            fetch = partial(self.cache.get_versioned, page_versions(), page_key)
+        return await overlay.shared_then_viewer(
+            fetch=fetch,
+            read=lambda viewer: self._list(filters, viewer, limit, offset),
+            viewer_id=viewer_id,
+            overlay=partial(overlay.overlay_articles, self.db, field="articles"),
         )
-        if viewer_id is None:
-            return body
-        return await overlay.overlay_articles(self.db, body, viewer_id=viewer_id, field="articles")
 
     async def _list(
         self, filters: ArticleFilter, viewer_id: int | None, limit: int, offset: int
@@ -113,18 +111,15 @@ class ArticleService:
         return self.cache.keys.article(slug)
 
     async def get_article(self, *, slug: str, viewer_id: int | None) -> bytes:
-        if not self.cache.enabled:
-            return orjson.dumps(
-                {"article": await self._read(self.db, slug=slug, viewer_id=viewer_id)}
-            )
+        return await overlay.shared_then_viewer(
+            fetch=overlay.cached_under(self.cache, self.shared_key(slug)),
+            read=lambda viewer: self._read_public(slug, viewer),
+            viewer_id=viewer_id,
+            overlay=partial(overlay.overlay_articles, self.db, field="article"),
+        )
 
-        async def load() -> bytes:
-            return orjson.dumps({"article": await self._read(self.db, slug=slug, viewer_id=None)})
-
-        body = await self.cache.get_or_load(self.shared_key(slug), load)
-        if viewer_id is None:
-            return body
-        return await overlay.overlay_articles(self.db, body, viewer_id=viewer_id, field="article")
+    async def _read_public(self, slug: str, viewer_id: int | None) -> dict[str, Any]:
+        return {"article": await self._read(self.db, slug=slug, viewer_id=viewer_id)}
 
     async def _read(self, db: Executor, *, slug: str, viewer_id: int | None) -> dict[str, Any]:
         row = await repo.get_article(db, slug=slug, viewer_id=viewer_id)

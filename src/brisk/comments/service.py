@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
-
-import orjson
 
 from brisk import overlay
 from brisk.api.responses import iso
@@ -42,26 +41,26 @@ class CommentService:
     async def list_comments(
         self, *, slug: str, viewer_id: int | None, limit: int, offset: int
     ) -> bytes:
-        if not self.cache.enabled or (limit, offset) != (DEFAULT_PAGE, 0):
-            return orjson.dumps({"comments": await self._list(slug, viewer_id, limit, offset)})
-
-        async def load() -> bytes:
-            return orjson.dumps({"comments": await self._list(slug, None, limit, offset)})
-
-        body = await self.cache.get_or_load(self.cache.keys.comments(slug), load)
-        if viewer_id is None:
-            return body
-        return await overlay.overlay_authors(self.db, body, viewer_id=viewer_id, field="comments")
+        # Only the default page is cached: the one every article page asks for.
+        fetch = None
+        if (limit, offset) == (DEFAULT_PAGE, 0):
+            fetch = overlay.cached_under(self.cache, self.cache.keys.comments(slug))
+        return await overlay.shared_then_viewer(
+            fetch=fetch,
+            read=lambda viewer: self._list(slug, viewer, limit, offset),
+            viewer_id=viewer_id,
+            overlay=partial(overlay.overlay_authors, self.db, field="comments"),
+        )
 
     async def _list(
         self, slug: str, viewer_id: int | None, limit: int, offset: int
-    ) -> list[dict[str, Any]]:
+    ) -> dict[str, Any]:
         rows = await repo.list_comments(
             self.db, slug=slug, viewer_id=viewer_id, limit=limit, offset=offset
         )
         if not rows:
             raise NotFoundError("article")
-        return [comment_public(r) for r in rows if r["id"] is not None]
+        return {"comments": [comment_public(r) for r in rows if r["id"] is not None]}
 
     async def create_comment(self, *, slug: str, author_id: int, body: str) -> dict[str, Any]:
         async with self.db.transaction() as tx:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
-
-import orjson
 
 from brisk import overlay
 from brisk.cache import Cache, Key, viewer
@@ -34,16 +33,15 @@ class ProfileService:
         return self.cache.keys.profile(username)
 
     async def get_profile(self, *, username: str, viewer_id: int | None) -> bytes:
-        if not self.cache.enabled:
-            return orjson.dumps({"profile": await self._read(username, viewer_id)})
+        return await overlay.shared_then_viewer(
+            fetch=overlay.cached_under(self.cache, self.shared_key(username)),
+            read=lambda viewer: self._read_public(username, viewer),
+            viewer_id=viewer_id,
+            overlay=partial(overlay.overlay_profile, self.db),
+        )
 
-        async def load() -> bytes:
-            return orjson.dumps({"profile": await self._read(username, None)})
-
-        body = await self.cache.get_or_load(self.shared_key(username), load)
-        if viewer_id is None:
-            return body
-        return await overlay.overlay_profile(self.db, body, viewer_id=viewer_id)
+    async def _read_public(self, username: str, viewer_id: int | None) -> dict[str, Any]:
+        return {"profile": await self._read(username, viewer_id)}
 
     async def _read(self, username: str, viewer_id: int | None) -> dict[str, Any]:
         row = await repo.get_profile(self.db, username=username, viewer_id=viewer_id)
