@@ -14,8 +14,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from redis.asyncio.cluster import RedisCluster
 
+from brisk.cache.redis_client import RedisClient
 from brisk.errors import TooManyRequestsError
-from brisk.redis_client import RedisClient
 from brisk.settings import LimitSettings
 
 log = logging.getLogger(__name__)

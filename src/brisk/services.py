@@ -7,19 +7,22 @@ composition root that imports them back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from brisk.articles.service import ArticleService
 from brisk.cache import Cache
 from brisk.cache.bus import subscriber_client
 from brisk.cache.outbox import Outbox
+from brisk.cache.redis_client import RedisClient
 from brisk.comments.service import CommentService
 from brisk.dashboard.service import DashboardService
-from brisk.db import Database
+from brisk.db import Database, Query
+from brisk.db.queries import REGISTRY
+from brisk.db.routing import primary_only
 from brisk.notifications.service import NotificationService
 from brisk.profiles.service import ProfileService
 from brisk.ratelimit import RateLimiter
-from brisk.redis_client import RedisClient
 from brisk.security import TokenCodec
 from brisk.settings import Settings
 from brisk.tags.service import TagService
@@ -44,11 +47,17 @@ class Services:
     dashboard: DashboardService
 
 
+def all_queries() -> Mapping[str, Query]:
+    """Every named query of the app: importing this module imported every domain, and each
+    domain's repository registered its SQL as it loaded."""
+    return REGISTRY
+
+
 def build_cache(settings: Settings, redis: RedisClient | None, db: Database) -> Cache:
     if redis is None or not settings.cache.enabled:
-        return Cache(settings.cache, redis)
+        return Cache(settings.cache, redis, fill_scope=primary_only)
     outbox = Outbox(db, settings.cache.namespace)
-    return Cache(settings.cache, redis, subscriber_client(redis), outbox)
+    return Cache(settings.cache, redis, subscriber_client(redis), outbox, fill_scope=primary_only)
 
 
 def build_tokens(settings: Settings) -> TokenCodec:

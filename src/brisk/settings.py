@@ -72,7 +72,7 @@ class RedisSettings(BaseModel):
     pool_timeout_seconds: float = Field(default=1.0, gt=0)
     # standalone: one server; cluster: the URL names one or more startup nodes
     # (redis://h1:7000,h2:7001); sentinel: the URL names the sentinels and `sentinel_master`
-    # the monitored primary. See brisk.redis_client.
+    # the monitored primary. See brisk.cache.redis_client.
     mode: Literal["standalone", "cluster", "sentinel"] = "standalone"
     sentinel_master: str = "mymaster"
     sentinel_password: str | None = None

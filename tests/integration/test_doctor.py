@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from brisk.db.samples import ARGS
+from brisk.doctor.samples import ARGS
 from brisk.lab.seed import SCALES, seed_database
 from tests.conftest import create_scratch_database, drop_database
 

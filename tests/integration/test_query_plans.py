@@ -14,8 +14,9 @@ import pytest
 
 from brisk.db.plans import explain, seq_scans
 from brisk.db.queries import REGISTRY
-from brisk.db.samples import ARGS, Sample, request_queries, sample_from
+from brisk.doctor.samples import ARGS, Sample, request_queries, sample_from
 from brisk.lab.seed import SCALES, seed_database
+from brisk.services import all_queries
 from tests.conftest import create_scratch_database, drop_database
 
 # The tables that grow with use. `users` is left out: at the seeded scale a hash join over all
@@ -39,7 +40,7 @@ async def seeded(servers: tuple[str, str]) -> AsyncIterator[tuple[asyncpg.Connec
         await drop_database(admin_url, url)
 
 
-REQUEST_QUERIES = request_queries()
+REQUEST_QUERIES = request_queries(all_queries())
 
 
 def test_every_request_query_has_sample_arguments() -> None:

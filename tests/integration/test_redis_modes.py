@@ -18,7 +18,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from brisk.app import create_app
-from brisk.redis_client import RedisClient, close_redis, create_redis, subscribe
+from brisk.cache.redis_client import RedisClient, close_redis, create_redis, subscribe
 from brisk.settings import RedisSettings
 from tests.conftest import make_settings
 from tests.redis_servers import (

@@ -6,7 +6,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from brisk.redis_client import create_redis, parse_redis_url
+from brisk.cache.redis_client import create_redis, parse_redis_url
 from brisk.settings import RedisSettings
 
 

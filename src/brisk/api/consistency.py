@@ -23,12 +23,12 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from brisk.api.authorization import bearer_token
+from brisk.cache.redis_client import REDIS_ERRORS
 from brisk.db.routing import replica_reads
 from brisk.errors import AuthenticationRequiredError
-from brisk.redis_client import REDIS_ERRORS
 
 if TYPE_CHECKING:
-    from brisk.redis_client import RedisClient
+    from brisk.cache.redis_client import RedisClient
     from brisk.services import Services
 
 log = logging.getLogger(__name__)

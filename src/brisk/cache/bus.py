@@ -21,7 +21,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from brisk.cache.local import LocalCache
-from brisk.redis_client import RedisClient, subscribe
+from brisk.cache.redis_client import RedisClient, subscribe
 
 log = logging.getLogger(__name__)
 

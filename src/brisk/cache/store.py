@@ -26,6 +26,7 @@ import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractContextManager
 from typing import Any, Final
 
 from redis.asyncio.cluster import RedisCluster
@@ -36,9 +37,8 @@ from brisk.cache.bus import EvictionBus, encode
 from brisk.cache.keys import Key, KeySpace
 from brisk.cache.local import LocalCache
 from brisk.cache.outbox import Outbox, Relay, Stale
+from brisk.cache.redis_client import REDIS_ERRORS, RedisClient
 from brisk.db import Executor
-from brisk.db.routing import primary_only
-from brisk.redis_client import REDIS_ERRORS, RedisClient
 from brisk.settings import CacheSettings
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,13 @@ class Cache:
         redis: RedisClient | None,
         subscriber: RedisClient | None = None,
         outbox: Outbox | None = None,
+        *,
+        fill_scope: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
     ) -> None:
         self.settings = settings
+        # Entered around every load that fills a shared entry: the lifespan passes
+        # db.routing.primary_only, so the cache needs no knowledge of where reads go.
+        self._fill_scope = fill_scope
         self.enabled = settings.enabled
         self.keys = KeySpace(settings.namespace)
         self.local = LocalCache(
@@ -224,7 +229,7 @@ class Cache:
         if value is None:
             # Every reader trusts what is stored: load it from the primary, never from a
             # replica that may not have replayed the write that just invalidated it (ADR 0012).
-            with primary_only():
+            with self._fill_scope():
                 value = await self._load_leased(key, loader)
         self.local.put(key.name, value, since)
         return value

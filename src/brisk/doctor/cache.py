@@ -10,8 +10,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from brisk.cache.redis_client import close_redis, create_redis
 from brisk.doctor.model import Report
-from brisk.redis_client import close_redis, create_redis
 from brisk.settings import RedisSettings
 
 LOW_HIT_RATIO = 0.5

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
 
 from brisk.db.plans import explain, indexes_used, nodes
-from brisk.db.queries import REGISTRY
-from brisk.db.samples import ARGS, NoSampleDataError, request_queries, sample_from
+from brisk.db.queries import Query
 from brisk.db.server import SERVER_HEADROOM, pool_size_for
 from brisk.doctor.model import QueryPlan, Report
+from brisk.doctor.samples import ARGS, NoSampleDataError, request_queries, sample_from
 from brisk.settings import DbSettings
 
 TABLE_ROWS = """
@@ -58,7 +59,12 @@ def _scan_detail(node: dict[str, Any]) -> str:
     return f" (filter {condition})" if condition else ""
 
 
-async def check_queries(conn: asyncpg.Connection, report: Report, settings: DbSettings) -> None:
+async def check_queries(
+    conn: asyncpg.Connection,
+    report: Report,
+    settings: DbSettings,
+    registry: Mapping[str, Query],
+) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) each request query as the app plans it (its plan_cache_mode),
     with the data's busiest rows as parameters; a seq scan of a big table is an error."""
     try:
@@ -73,12 +79,12 @@ async def check_queries(conn: asyncpg.Connection, report: Report, settings: DbSe
         )
         return
     big = {t for t, rows in report.tables.items() if rows >= report.min_rows}
-    for name in request_queries():
+    for name in request_queries(registry):
         if name not in ARGS:
             report.add("warning", "seq_scan", name, "no sample arguments: not explained")
             continue
         plan = await explain(
-            conn, REGISTRY[name], ARGS[name](sample), mode=settings.plan_cache_mode, analyze=True
+            conn, registry[name], ARGS[name](sample), mode=settings.plan_cache_mode, analyze=True
         )
         root = plan["Plan"]
         scanned = [n for n in nodes(root) if n["Node Type"] == "Seq Scan"]

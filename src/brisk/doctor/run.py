@@ -8,6 +8,7 @@ from brisk.doctor.cache import check_cache
 from brisk.doctor.checks import check_indexes, check_pool, check_queries, table_rows
 from brisk.doctor.model import Report
 from brisk.servers import display_url
+from brisk.services import all_queries
 from brisk.settings import Settings
 
 # Tables with fewer rows are never "big": a seq scan of 50 tags is the right plan.
@@ -27,7 +28,7 @@ async def run_doctor(
     conn = await asyncpg.connect(url, timeout=settings.db.connect_timeout_seconds)
     try:
         report.tables = await table_rows(conn)
-        await check_queries(conn, report, settings.db)
+        await check_queries(conn, report, settings.db, all_queries())
         await check_indexes(conn, report)
         await check_pool(conn, report, settings.db, workers or settings.db.workers)
     finally:

@@ -1,19 +1,19 @@
 """Realistic parameters for every named request query, taken from the data.
 
-What the EXPLAIN test (tests/integration/test_query_plans.py) and `brisk doctor` plan each
+What `brisk doctor` and the EXPLAIN test (tests/integration/test_query_plans.py) plan each
 query with: the busiest rows, so a plan is judged on its worst case, not an empty one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from brisk.db.counters import MAINTENANCE_QUERIES
-from brisk.db.queries import REGISTRY
+from brisk.db.queries import Query
 
 
 class NoSampleDataError(Exception):
@@ -150,8 +150,9 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
 }
 
 
-def request_queries() -> list[str]:
-    """Every named query a request can run (not the counters' maintenance)."""
-    import brisk.app  # noqa: F401 - importing the app loads every domain's queries
+def request_queries(registry: Mapping[str, Query]) -> list[str]:
+    """The named queries of `registry` a request can run (not the counters' maintenance).
 
-    return sorted(set(REGISTRY) - MAINTENANCE_QUERIES)
+    The caller hands over a registry that holds every domain's queries
+    (`brisk.services.all_queries()`): this module knows the parameters, not the domains."""
+    return sorted(set(registry) - MAINTENANCE_QUERIES)
