@@ -73,10 +73,12 @@ FROM page CROSS JOIN LATERAL (
 -- include: article-from-page
 
 -- name: list-articles-by-tag
+-- The links keep their article's created_at (migration 0006): the page is the head of one
+-- index range in page order, not a sort of every article with the tag.
 WITH page AS (
-    SELECT a.id FROM article_tags at JOIN articles a ON a.id = at.article_id
+    SELECT at.article_id AS id FROM article_tags at
     WHERE at.tag_id = (SELECT id FROM tags WHERE name = $3)
-    ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET $2
+    ORDER BY at.created_at DESC, at.article_id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
      , (SELECT articles_count FROM tags WHERE name = $3) AS total
@@ -234,8 +236,16 @@ SET slug = coalesce($2, slug),
     updated_at = now()
 WHERE id = $1;
 
+-- name: delete-article-notifications
+-- Its favorites' and comments' notifications: their unread ones release the inbox counters.
+WITH removed AS (DELETE FROM notifications WHERE article_id = $1 RETURNING recipient_id, read_at)
+UPDATE users u SET unread_notifications_count = u.unread_notifications_count - r.unread
+FROM (SELECT recipient_id, count(*) AS unread FROM removed WHERE read_at IS NULL GROUP BY 1) r
+WHERE u.id = r.recipient_id;
+
 -- name: delete-article
--- Run after unlink-article-tags and delete-article-favorites, which release their counters.
+-- Run after unlink-article-tags, delete-article-favorites and delete-article-notifications,
+-- which release their counters.
 WITH removed AS (
     DELETE FROM articles WHERE id = $1 RETURNING author_id
 ), by_author AS (
@@ -257,8 +267,9 @@ INSERT INTO tags (name) SELECT DISTINCT unnest($1::text[]) ON CONFLICT (name) DO
 
 -- name: link-article-tags
 WITH linked AS (
-    INSERT INTO article_tags (article_id, tag_id)
-    SELECT $1, t.id FROM tags t WHERE t.name = ANY($2::text[])
+    INSERT INTO article_tags (article_id, tag_id, created_at)
+    SELECT $1, t.id, (SELECT created_at FROM articles WHERE id = $1)
+    FROM tags t WHERE t.name = ANY($2::text[])
     ON CONFLICT DO NOTHING
     RETURNING tag_id
 )

@@ -128,6 +128,7 @@ async def delete_article(db: Executor, *, article_id: int) -> None:
     """Release the counters the article's links hold, then delete it (one transaction)."""
     await db.execute(Q["unlink-article-tags"], article_id)
     await db.execute(Q["delete-article-favorites"], article_id)
+    await db.execute(Q["delete-article-notifications"], article_id)
     await db.execute(Q["delete-article"], article_id)
 
 

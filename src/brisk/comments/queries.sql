@@ -31,5 +31,12 @@ FROM comments c JOIN articles a ON a.id = c.article_id
 WHERE a.slug = $1 AND c.id = $2
 FOR UPDATE OF c;
 
+-- name: delete-comment-notifications
+-- Before the comment goes: an unread notification of it releases its inbox counter.
+WITH removed AS (DELETE FROM notifications WHERE comment_id = $1 RETURNING recipient_id, read_at)
+UPDATE users u SET unread_notifications_count = u.unread_notifications_count - 1
+FROM removed r
+WHERE u.id = r.recipient_id AND r.read_at IS NULL;
+
 -- name: delete-comment
 DELETE FROM comments WHERE id = $1;

@@ -30,4 +30,6 @@ async def get_comment_for_delete(
 
 
 async def delete_comment(db: Executor, *, comment_id: int) -> None:
+    """Its notification first (releasing the inbox counter), then the comment."""
+    await db.execute(Q["delete-comment-notifications"], comment_id)
     await db.execute(Q["delete-comment"], comment_id)

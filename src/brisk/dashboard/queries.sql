@@ -90,8 +90,8 @@ SELECT json_build_object('dashboard', json_build_object(
             OFFSET 0
         ) item
     ),
-    'unreadCount', (
-        SELECT count(*) FROM notifications WHERE recipient_id = $1 AND read_at IS NULL)
+    -- The counter kept in the row (migration 0006), as count-unread-notifications reads it.
+    'unreadCount', u.unread_notifications_count
 ))::text
 FROM users u
 WHERE u.id = $1;

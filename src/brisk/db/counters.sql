@@ -36,3 +36,11 @@ FROM (
     GROUP BY at.article_id
 ) x
 WHERE a.id = x.article_id AND a.tag_list IS DISTINCT FROM x.names;
+
+-- name: recount-unread-notifications
+UPDATE users u SET unread_notifications_count = coalesce(n.unread, 0)
+FROM users x
+LEFT JOIN (
+    SELECT recipient_id, count(*) AS unread FROM notifications WHERE read_at IS NULL GROUP BY 1
+) n ON n.recipient_id = x.id
+WHERE u.id = x.id AND u.unread_notifications_count IS DISTINCT FROM coalesce(n.unread, 0);

@@ -269,8 +269,9 @@ def _tag_ids(plan: _Plan) -> Iterator[list[int]]:
 
 def _article_tags(plan: _Plan) -> Iterator[Row]:
     for article, tags in enumerate(_tag_ids(plan), 1):
+        created = _at(plan.article_time.at(article))  # the article's, as its links keep it
         for tag in tags:
-            yield article, tag
+            yield article, tag, created
 
 
 def _favorites(plan: _Plan) -> Iterator[Row]:

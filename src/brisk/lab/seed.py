@@ -57,7 +57,7 @@ _COLUMN_NAMES = {
     "articles": "slug author_id title description body created_at updated_at favorites_count"
     " tag_list",
     "follows": "follower_id followee_id created_at",
-    "article_tags": "article_id tag_id",
+    "article_tags": "article_id tag_id created_at",
     "favorites": "user_id article_id created_at",
     "comments": "article_id author_id body created_at updated_at",
 }

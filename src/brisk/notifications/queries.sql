@@ -51,38 +51,66 @@ WITH page AS (
 -- include: notification-from-page
 
 -- name: count-unread-notifications
--- An index-only scan of the unread partial index: its cost is the unread count, not the history.
-SELECT count(*) FROM notifications WHERE recipient_id = $1 AND read_at IS NULL;
+-- The counter kept in the recipient's row (migration 0006): one row, however long the backlog.
+SELECT coalesce((SELECT unread_notifications_count FROM users WHERE id = $1), 0);
 
 -- name: mark-notifications-read
 -- Another user's ids match no row here: they change nothing, and the answer does not differ.
-UPDATE notifications SET read_at = now()
-WHERE recipient_id = $1 AND id = ANY($2::bigint[]) AND read_at IS NULL;
+-- The inbox counter drops by the rows that changed, in the same statement.
+WITH marked AS (
+    UPDATE notifications SET read_at = now()
+    WHERE recipient_id = $1 AND id = ANY($2::bigint[]) AND read_at IS NULL
+    RETURNING 1
+)
+UPDATE users
+SET unread_notifications_count = unread_notifications_count - (SELECT count(*) FROM marked)
+WHERE id = $1 AND EXISTS (SELECT FROM marked);
 
 -- name: mark-notifications-read-up-to
-UPDATE notifications SET read_at = now()
-WHERE recipient_id = $1 AND id <= $2 AND read_at IS NULL;
+WITH marked AS (
+    UPDATE notifications SET read_at = now()
+    WHERE recipient_id = $1 AND id <= $2 AND read_at IS NULL
+    RETURNING 1
+)
+UPDATE users
+SET unread_notifications_count = unread_notifications_count - (SELECT count(*) FROM marked)
+WHERE id = $1 AND EXISTS (SELECT FROM marked);
 
 -- The writes run in their cause's transaction. Each decides in SQL whether there is anyone to
 -- tell: nobody is notified of their own action, and the unique partial indexes of migration
 -- 0004 make a repeated follow or favorite add nothing.
 
+-- fragment: count-unread
+-- Ends a statement whose `added` CTE returns the recipient of a notification it wrote: that
+-- inbox counter moves with the row, and only when a row was written.
+), counted AS (
+    UPDATE users SET unread_notifications_count = unread_notifications_count + 1
+    WHERE id IN (SELECT recipient_id FROM added)
+)
+SELECT recipient_id FROM added;
+
 -- name: create-follow-notification
-INSERT INTO notifications (recipient_id, kind, actor_id)
-SELECT $2::bigint, 'follow', $1::bigint WHERE $1::bigint <> $2::bigint
-ON CONFLICT (actor_id, recipient_id) WHERE kind = 'follow' DO NOTHING
-RETURNING recipient_id;
+WITH added AS (
+    INSERT INTO notifications (recipient_id, kind, actor_id)
+    SELECT $2::bigint, 'follow', $1::bigint WHERE $1::bigint <> $2::bigint
+    ON CONFLICT (actor_id, recipient_id) WHERE kind = 'follow' DO NOTHING
+    RETURNING recipient_id
+-- include: count-unread
 
 -- name: create-favorite-notification
-INSERT INTO notifications (recipient_id, kind, actor_id, article_id)
-SELECT a.author_id, 'favorite', $1, a.id FROM articles a
-WHERE a.id = $2 AND a.author_id <> $1
-ON CONFLICT (actor_id, article_id) WHERE kind = 'favorite' DO NOTHING
-RETURNING recipient_id;
+WITH added AS (
+    INSERT INTO notifications (recipient_id, kind, actor_id, article_id)
+    SELECT a.author_id, 'favorite', $1, a.id FROM articles a
+    WHERE a.id = $2 AND a.author_id <> $1
+    ON CONFLICT (actor_id, article_id) WHERE kind = 'favorite' DO NOTHING
+    RETURNING recipient_id
+-- include: count-unread
 
 -- name: create-comment-notification
-INSERT INTO notifications (recipient_id, kind, actor_id, article_id, comment_id)
-SELECT a.author_id, 'comment', c.author_id, c.article_id, c.id
-FROM comments c JOIN articles a ON a.id = c.article_id
-WHERE c.id = $1 AND a.author_id <> c.author_id
-RETURNING recipient_id;
+WITH added AS (
+    INSERT INTO notifications (recipient_id, kind, actor_id, article_id, comment_id)
+    SELECT a.author_id, 'comment', c.author_id, c.article_id, c.id
+    FROM comments c JOIN articles a ON a.id = c.article_id
+    WHERE c.id = $1 AND a.author_id <> c.author_id
+    RETURNING recipient_id
+-- include: count-unread
