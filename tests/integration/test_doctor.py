@@ -40,8 +40,11 @@ async def seeded_url(servers: tuple[str, str]) -> AsyncIterator[str]:
 
 def doctor(url: str, redis_url: str, *args: str, **env: str) -> tuple[int, dict[str, Any]]:
     """`brisk doctor --json` as an operator (or CI) runs it: (exit status, report)."""
+    # Judged by buffers per call only: a time budget would make the test depend on the
+    # machine (a test passes its own --budget-ms after this one to change that).
+    command = [sys.executable, "-m", "brisk.cli", "doctor", "--json", "--min-rows", MIN_ROWS]
     result = subprocess.run(
-        [sys.executable, "-m", "brisk.cli", "doctor", "--json", "--min-rows", MIN_ROWS, *args],
+        [*command, "--budget-ms", "1000000", *args],
         env={**os.environ, "BRISK_DATABASE_URL": url, "BRISK_REDIS_URL": redis_url, **env},
         capture_output=True,
         text=True,
@@ -52,15 +55,29 @@ def doctor(url: str, redis_url: str, *args: str, **env: str) -> tuple[int, dict[
     return result.returncode, json.loads(result.stdout)
 
 
+# Issue 12, not met yet: deleting an article releases a counter in the row of each user who
+# favorited it, so its cost is the article's favorites (5k buffers for XS's most favorited
+# one, 1.4M at M). The doctor is right to flag it; nothing else may be flagged.
+KNOWN_OVER_BUDGET = frozenset({"delete-article-favorites", "delete-article"})
+
+
 def _errors(report: dict[str, Any]) -> list[dict[str, str]]:
     return [f for f in report["findings"] if f["severity"] == "error"]
 
 
+def _unexpected(report: dict[str, Any]) -> list[dict[str, str]]:
+    return [
+        f
+        for f in _errors(report)
+        if not (f["check"] == "budget" and f["subject"] in KNOWN_OVER_BUDGET)
+    ]
+
+
 def test_a_healthy_seeded_database_passes(seeded_url: str, servers: tuple[str, str]) -> None:
     code, report = doctor(seeded_url, servers[1])
-    assert _errors(report) == []
-    assert code == 0
-    assert report["ok"] is True
+    assert _unexpected(report) == []
+    assert code == (1 if _errors(report) else 0)
+    assert report["ok"] is (not _errors(report))
     explained = {q["name"] for q in report["queries"]}
     # Every query with sample arguments, which test_query_plans holds equal to every request
     # query (the registry of this process may also hold the unit tests' toy queries).
@@ -102,8 +119,8 @@ async def test_a_dropped_index_fails_and_names_the_query(
         await conn.execute(definition)
         await conn.execute("ANALYZE comments")
         await conn.close()
-    code, _ = await asyncio.to_thread(doctor, seeded_url, servers[1])
-    assert code == 0
+    _code, report = await asyncio.to_thread(doctor, seeded_url, servers[1])
+    assert _unexpected(report) == []
 
 
 def test_an_empty_database_is_healthy_with_nothing_to_explain_yet(
@@ -119,3 +136,44 @@ def test_an_empty_database_is_healthy_with_nothing_to_explain_yet(
     assert "nothing to explain yet" in data[0]["message"]
     strict_code, _ = doctor(database_url, servers[1], "--strict")
     assert strict_code == 1
+
+
+def test_every_query_past_its_buffer_budget_is_flagged_with_its_cost(
+    seeded_url: str, servers: tuple[str, str]
+) -> None:
+    code, report = doctor(seeded_url, servers[1], "--budget-buffers", "40")
+    assert code == 1
+    costly = {
+        q["name"]
+        for q in report["queries"]
+        if q["shared_hit_blocks"] + q["shared_read_blocks"] > 40
+    }
+    assert "get-dashboard" in costly  # three lists of cards, at XS too
+    flagged = {f["subject"]: f["message"] for f in _errors(report) if f["check"] == "budget"}
+    assert set(flagged) == costly
+    assert all("buffers > 40 per call" in message for message in flagged.values())
+    assert {q["name"] for q in report["queries"] if q["over_budget"]} == costly
+
+
+async def test_a_table_never_analyzed_is_an_error(
+    seeded_url: str, servers: tuple[str, str]
+) -> None:
+    conn = await asyncpg.connect(seeded_url)
+    # Autovacuum off for it, so nothing analyzes it behind the test's back; the session ends
+    # before the doctor runs, so its row counts have reached the statistics views.
+    await conn.execute(
+        "CREATE TABLE never_analyzed WITH (autovacuum_enabled = false)"
+        " AS SELECT n FROM generate_series(1, 5000) AS n"
+    )
+    await conn.close()
+    try:
+        code, report = await asyncio.to_thread(doctor, seeded_url, servers[1])
+    finally:
+        conn = await asyncpg.connect(seeded_url)
+        await conn.execute("DROP TABLE never_analyzed")
+        await conn.close()
+    assert code == 1
+    (finding,) = [f for f in _unexpected(report) if f["check"] == "statistics"]
+    assert finding["subject"] == "never_analyzed"
+    assert "run ANALYZE" in finding["message"]
+    assert report["memory"]["shared_buffers_bytes"] > 0

@@ -9,6 +9,7 @@ import orjson
 import typer
 from rich.console import Console
 
+from brisk.doctor.budget import BUDGET_BUFFERS, BUDGET_MS, Budget
 from brisk.doctor.report import render
 from brisk.doctor.run import DEFAULT_MIN_ROWS, run_doctor
 from brisk.servers import load_settings, resolved_servers
@@ -28,16 +29,29 @@ def doctor_command(
         str | None, typer.Option(help="a running brisk's /metrics, for its cache hit ratio")
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="warnings fail too")] = False,
+    budget_ms: Annotated[
+        float, typer.Option(min=0, help="a hot query's execution time budget per call")
+    ] = BUDGET_MS,
+    budget_buffers: Annotated[
+        int, typer.Option(min=0, help="a hot query's shared buffers budget per call")
+    ] = BUDGET_BUFFERS,
 ) -> None:
-    """Explain every hot query on BRISK_DATABASE_URL (default: embedded) and check indexes,
-    pool size and cache.
+    """Explain every hot query on BRISK_DATABASE_URL (default: embedded) against its budget
+    (time and buffers per call), and check statistics, shared_buffers, indexes, pool size and
+    cache.
 
     Exit status 1 when it finds a problem (an error; with --strict, a warning too).
     """
     settings = load_settings(dev=True)  # reading the database needs no secret
     with resolved_servers(settings, Console(stderr=True), need_redis=False) as resolved:
         report = asyncio.run(
-            run_doctor(resolved, min_rows=min_rows, workers=workers, metrics_url=metrics_url)
+            run_doctor(
+                resolved,
+                min_rows=min_rows,
+                workers=workers,
+                metrics_url=metrics_url,
+                budget=Budget(budget_ms, budget_buffers),
+            )
         )
     if json_output:
         typer.echo(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode())

@@ -11,7 +11,9 @@ Severity = Literal["error", "warning", "info"]
 @dataclass(frozen=True)
 class Finding:
     severity: Severity
-    check: str  # seq_scan, missing_index, unused_index, invalid_index, pool, cache, data
+    # seq_scan, budget, statistics, shared_buffers, missing_index, unused_index, invalid_index,
+    # pool, cache, data
+    check: str
     subject: str  # a query, table or index name
     message: str
 
@@ -26,6 +28,9 @@ class QueryPlan:
     rows: int
     seq_scans: list[str]
     indexes: list[str]
+    # Past the documented budget (brisk.doctor.budget), and what the plan shows as the cause.
+    over_budget: bool = False
+    causes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -37,6 +42,7 @@ class Report:
     tables: dict[str, int] = field(default_factory=dict)
     pool: dict[str, Any] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)
+    memory: dict[str, Any] = field(default_factory=dict)
 
     def add(self, severity: Severity, check: str, subject: str, message: str) -> None:
         self.findings.append(Finding(severity, check, subject, message))

@@ -12,7 +12,9 @@ STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
 def _queries(report: Report) -> Table:
     flagged = {f.subject for f in report.findings if f.check == "seq_scan"}
-    table = Table(title="Hot queries: EXPLAIN (ANALYZE, BUFFERS), parameters from the data")
+    table = Table(
+        title="Hot queries: EXPLAIN (ANALYZE, BUFFERS), parameters from the data, warm run"
+    )
     table.add_column("query")
     for name in ("exec ms", "plan ms", "buffers hit/read", "rows"):
         table.add_column(name, justify="right")
@@ -21,7 +23,7 @@ def _queries(report: Report) -> Table:
     for q in sorted(report.queries, key=lambda q: -q.execution_ms):
         scans = ", ".join(q.seq_scans) or "-"
         table.add_row(
-            q.name,
+            f"[bold red]{q.name}[/]" if q.over_budget else q.name,
             f"{q.execution_ms:.3f}",
             f"{q.planning_ms:.3f}",
             f"{q.shared_hit_blocks}/{q.shared_read_blocks}",
@@ -38,6 +40,14 @@ def render(report: Report, console: Console) -> None:
     console.print(f"tables with ≥ {report.min_rows:,} rows: {', '.join(big) or 'none'}")
     if report.queries:
         console.print(_queries(report))
+    memory = report.memory
+    if memory:
+        ratio = memory["hit_ratio"]
+        console.print(
+            f"memory: shared_buffers {memory['shared_buffers_bytes'] / 2**20:,.0f} MiB, hot "
+            f"queries' indexes {memory['hot_index_bytes'] / 2**20:,.0f} MiB, buffer hit ratio "
+            f"{'n/a' if ratio is None else f'{ratio:.2%}'}"
+        )
     pool = report.pool
     if pool:
         console.print(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncpg
 
+from brisk.doctor.budget import Budget
 from brisk.doctor.cache import check_cache
 from brisk.doctor.checks import check_indexes, check_pool, check_queries, table_rows
 from brisk.doctor.model import Report
+from brisk.doctor.tuning import check_shared_buffers, check_statistics
 from brisk.servers import display_url
 from brisk.services import all_queries
 from brisk.settings import Settings
@@ -21,6 +23,7 @@ async def run_doctor(
     min_rows: int = DEFAULT_MIN_ROWS,
     workers: int | None = None,
     metrics_url: str | None = None,
+    budget: Budget | None = None,
 ) -> Report:
     url = settings.database_url
     assert url is not None  # the command checks it
@@ -28,7 +31,9 @@ async def run_doctor(
     conn = await asyncpg.connect(url, timeout=settings.db.connect_timeout_seconds)
     try:
         report.tables = await table_rows(conn)
-        await check_queries(conn, report, settings.db, all_queries())
+        await check_statistics(conn, report)
+        await check_queries(conn, report, settings.db, all_queries(), budget or Budget())
+        await check_shared_buffers(conn, report)
         await check_indexes(conn, report)
         await check_pool(conn, report, settings.db, workers or settings.db.workers)
     finally:
