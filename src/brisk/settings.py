@@ -12,8 +12,22 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Secrets that appear in tutorials and templates; a deployment using one is misconfigured.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "test", "xxx"})
+# Words that mark a template's value however long it is ("change-me-to-something-random-...").
+PLACEHOLDER_MARKS = ("changeme", "change-me", "change_me", "replace-me", "replaceme", "your-secret")
 MIN_SECRET_LENGTH = 32
+# Published in this source: anyone can forge tokens with it, so only explicit dev mode takes it.
 DEV_SECRET = "brisk-dev-only-secret-never-use-in-production-0000"  # noqa: S105 - dev only
+
+
+def is_weak_secret(secret: str) -> bool:
+    """Too short, a known placeholder, or the dev secret published in this source."""
+    folded = secret.strip().lower()
+    return (
+        len(secret) < MIN_SECRET_LENGTH
+        or folded in PLACEHOLDER_SECRETS
+        or folded == DEV_SECRET
+        or any(mark in folded for mark in PLACEHOLDER_MARKS)
+    )
 
 
 class DbSettings(BaseModel):
@@ -217,21 +231,21 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:
         secret = self.secret_key.get_secret_value() if self.secret_key else ""
-        weak = secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH
+        weak = is_weak_secret(secret)
         if weak and not self.dev:
             raise ValueError(
-                "BRISK_SECRET_KEY is missing, a placeholder or shorter than "
-                f"{MIN_SECRET_LENGTH} characters; set a random one "
+                "BRISK_SECRET_KEY is missing, a placeholder, the published dev secret or shorter "
+                f"than {MIN_SECRET_LENGTH} characters; set a random one "
                 '(python -c "import secrets; print(secrets.token_urlsafe(48))") '
                 "or run in explicit dev mode (BRISK_DEV=1 / --dev)"
             )
         if weak:
             self.secret_key = SecretStr(DEV_SECRET)
         for previous in self.auth.previous_secret_keys:
-            if len(previous.get_secret_value()) < MIN_SECRET_LENGTH and not self.dev:
+            if is_weak_secret(previous.get_secret_value()) and not self.dev:
                 raise ValueError(
                     "BRISK_AUTH__PREVIOUS_SECRET_KEYS: each must be at least "
-                    f"{MIN_SECRET_LENGTH} characters"
+                    f"{MIN_SECRET_LENGTH} characters and no placeholder or dev secret"
                 )
         return self
 

@@ -18,12 +18,39 @@ from brisk.security import TokenCodec, hash_password, verify_password
 from brisk.settings import DEV_SECRET, Settings
 
 SECRET = "s" * 64  # long enough for HS512 too, so the wrong-algorithm case is the only fault
+SECRET_REAL = "k3Vq9-zP0rT8wYb2mN6cLx4hJ1sD7fGa5eUi"  # what a random secret looks like
 
 
 @pytest.mark.parametrize("secret", [None, "", "changeme", "secret", "short-but-real"])
 def test_weak_secret_refused_outside_dev(secret: str | None) -> None:
     with pytest.raises(ValidationError, match="BRISK_SECRET_KEY"):
         Settings(secret_key=secret, dev=False)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        DEV_SECRET,  # published in the source: tokens forged with it must not be valid
+        f"  {DEV_SECRET.upper()} ",
+        "changeme-changeme-changeme-changeme",
+        "please-change-me-to-a-long-random-value",
+    ],
+)
+def test_published_and_placeholder_secrets_refused_outside_dev(secret: str) -> None:
+    with pytest.raises(ValidationError, match="BRISK_SECRET_KEY"):
+        Settings(secret_key=secret, dev=False)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="PREVIOUS_SECRET_KEYS"):
+        Settings(secret_key=SECRET_REAL, auth={"previous_secret_keys": [secret]}, dev=False)  # type: ignore[arg-type]
+    assert Settings(secret_key=secret, dev=True).secret == DEV_SECRET
+
+
+def test_published_dev_secret_refused_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BRISK_SECRET_KEY", DEV_SECRET)
+    monkeypatch.delenv("BRISK_DEV", raising=False)
+    with pytest.raises(ValidationError, match="dev secret"):
+        Settings()
 
 
 def test_dev_mode_falls_back_to_the_dev_secret() -> None:
