@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +18,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from brisk.errors import AuthenticationRequiredError
 
 MAX_ID = 2**63 - 1
+# What `sub` must look like: the decimal we wrote. int() alone also takes " 1 ", "+1", "1_0" and
+# Arabic-Indic digits, so one user had many spellings of their id (issue 14).
+_CANONICAL_ID = re.compile(r"[1-9][0-9]{0,18}")
 # Tokens already verified, kept until they expire: a signed-in request checks its token once per
 # process instead of every time (PyJWT's decode was 16% of a cached dashboard's CPU, py-spy).
 VERIFIED_TOKENS = 8192
@@ -40,8 +45,33 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
     return await asyncio.to_thread(verify)
 
 
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a verified token says: whose it is, and the token generation it was issued in."""
+
+    user_id: int
+    generation: int
+
+
+def _claims(payload: dict[str, Any]) -> TokenClaims:
+    sub, generation = payload["sub"], payload.get("gen", 0)
+    if not isinstance(sub, str) or not sub.isascii() or not _CANONICAL_ID.fullmatch(sub):
+        raise ValueError("sub is not a canonical decimal user id")
+    user_id = int(sub)
+    if not user_id <= MAX_ID:  # ids are PostgreSQL bigints
+        raise ValueError("sub is out of range")
+    if type(generation) is not int or generation < 0:
+        raise ValueError("gen is not a token generation")
+    return TokenClaims(user_id, generation)
+
+
 class TokenCodec:
-    """Issues and checks the `Authorization: Token <jwt>` tokens."""
+    """Issues and checks the `Authorization: Token <jwt>` tokens.
+
+    Verification here is the signature, the expiry and the claims' form; whether the token's
+    generation is still the user's is checked by the caller (UserService.token_is_current),
+    because it changes in the database.
+    """
 
     def __init__(
         self,
@@ -59,32 +89,34 @@ class TokenCodec:
         # previous secret are accepted until their own exp, or until the cutoff if one is set.
         self._previous = tuple(previous_secrets)
         self._previous_until = previous_valid_until.timestamp() if previous_valid_until else None
-        # token -> (user id, the moment it stops being valid); only tokens that verified.
-        self._verified: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        # token -> (its claims, the moment it stops being valid); only tokens that verified.
+        self._verified: OrderedDict[str, tuple[TokenClaims, float]] = OrderedDict()
 
-    def issue(self, user_id: int) -> str:
+    def issue(self, user_id: int, generation: int = 0) -> str:
         now = int(time.time())
-        claims = {"sub": str(user_id), "iat": now, "exp": now + self._ttl}
+        claims = {"sub": str(user_id), "gen": generation, "iat": now, "exp": now + self._ttl}
         return jwt.encode(claims, self._secret, algorithm=self._algorithm)
 
     def user_id(self, token: str) -> int:
         """The user the token names; any doubt about the token is an authentication error."""
+        return self.verify(token).user_id
+
+    def verify(self, token: str) -> TokenClaims:
+        """The token's claims, once its signature, expiry and form check out."""
         known = self._verified.get(token)
         if known is not None and time.time() < known[1]:
             return known[0]
         try:
-            claims, valid_until = self._decode(token)
-            user_id = int(claims["sub"])
+            payload, valid_until = self._decode(token)
+            claims = _claims(payload)
         except jwt.ExpiredSignatureError as exc:
             raise AuthenticationRequiredError("token has expired") from exc
-        except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+        except (jwt.InvalidTokenError, ValueError, TypeError, KeyError) as exc:
             raise AuthenticationRequiredError("token is invalid") from exc
-        if not 1 <= user_id <= MAX_ID:  # ids are PostgreSQL bigints
-            raise AuthenticationRequiredError("token is invalid")
-        self._verified[token] = (user_id, valid_until)
+        self._verified[token] = (claims, valid_until)
         if len(self._verified) > VERIFIED_TOKENS:
             self._verified.popitem(last=False)
-        return user_id
+        return claims
 
     def _decode(self, token: str) -> tuple[dict[str, Any], float]:
         """The claims, and until when the token is valid (its exp, or the retired-secret cutoff)."""

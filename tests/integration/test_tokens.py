@@ -31,6 +31,7 @@ from tests.integration.conftest import (
 )
 
 OTHER_SECRET = "another-secret-" + "y" * 40
+ARABIC = "٠١٢٣٤٥٦٧٨٩"  # ARABIC-INDIC DIGIT ZERO..NINE: int() reads them as 0..9
 
 
 def b64url(data: bytes) -> str:
@@ -187,6 +188,15 @@ BAD_AUTHORIZATION: dict[str, Callable[[World], str]] = {
     "sub-a-fraction": lambda w: "Token " + sign(claims("1.5")),
     "sub-a-json-number": lambda w: "Token " + sign(claims(w.jake_id)),
     "sub-beyond-bigint": lambda w: "Token " + sign(claims(str(2**70))),
+    # Other spellings of a real user's id, which int() accepts: only the canonical one counts.
+    "sub-padded": lambda w: "Token " + sign(claims(f" {w.jake_id} ")),
+    "sub-plus-sign": lambda w: "Token " + sign(claims(f"+{w.jake_id}")),
+    "sub-leading-zero": lambda w: "Token " + sign(claims(f"0{w.jake_id}")),
+    "sub-underscore": lambda w: "Token " + sign(claims(f"0_{w.jake_id}")),
+    "sub-arabic-indic-digits": lambda w: (
+        "Token " + sign(claims(str(w.jake_id).translate(str.maketrans("0123456789", ARABIC))))
+    ),
+    "gen-not-a-number": lambda w: "Token " + sign(claims(str(w.jake_id), gen="0")),
     "sub-missing": lambda w: (
         "Token " + sign({k: v for k, v in claims(str(w.jake_id)).items() if k != "sub"})
     ),
@@ -225,6 +235,7 @@ async def test_expired_token_says_so(client: httpx.AsyncClient, world: World) ->
 
 
 OPTIONAL_AUTH = [
+    "/api/tags",  # the viewer changes nothing there, and a bad token is still a 401
     "/api/articles",
     "/api/articles?author=jake",
     "/api/articles/{slug}",
@@ -303,3 +314,52 @@ async def test_token_of_a_deleted_user_cannot_write(
     assert response.status_code in (401, 404), response.text
     assert_error(response, response.status_code)
     assert await snapshot(db) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# A password change revokes every token issued before it
+
+
+async def test_password_change_revokes_earlier_tokens(
+    client: httpx.AsyncClient, api: Api, services: Services
+) -> None:
+    alice = await api.register("alice", password="first-password")
+    first, second = alice.token, (await _login(client, alice.email, "first-password"))
+    # Warm every cached path with the old token: the generation is cached like the rest.
+    for token in (first, second):
+        auth = {"Authorization": f"Token {token}"}
+        assert (await client.get("/api/user", headers=auth)).status_code == 200
+        assert (await client.get("/api/dashboard", headers=auth)).status_code == 200
+        assert (await client.get("/api/dashboard", headers=auth)).status_code == 200  # L1 hit
+
+    changed = await client.put(
+        "/api/user",
+        json={"user": {"password": "second-password"}},
+        headers={"Authorization": f"Token {first}"},
+    )
+    assert changed.status_code == 200, changed.text
+    renewed = changed.json()["user"]["token"]
+    assert renewed not in (first, second)
+
+    for token in (first, second):  # revoked: the full path and the L1 fast path alike
+        auth = {"Authorization": f"Token {token}"}
+        assert_unauthorized(await client.get("/api/user", headers=auth))
+        assert_unauthorized(await client.get("/api/dashboard", headers=auth))
+        assert_unauthorized(await client.get("/api/articles", headers=auth))
+    for token in (renewed, await _login(client, alice.email, "second-password")):
+        auth = {"Authorization": f"Token {token}"}
+        assert (await client.get("/api/user", headers=auth)).status_code == 200
+        assert (await client.get("/api/dashboard", headers=auth)).status_code == 200
+    # A profile edit without a new password keeps the tokens valid.
+    auth = {"Authorization": f"Token {renewed}"}
+    edited = await client.put("/api/user", json={"user": {"bio": "hi"}}, headers=auth)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["user"]["token"] == renewed
+    assert (await client.get("/api/user", headers=auth)).status_code == 200
+
+
+async def _login(client: httpx.AsyncClient, email: str, password: str) -> str:
+    body = {"user": {"email": email, "password": password}}
+    response = await client.post("/api/users/login", json=body)
+    assert response.status_code == 200, response.text
+    return str(response.json()["user"]["token"])

@@ -64,7 +64,11 @@ async def optional_viewer(request: Request) -> Viewer | None:
     token = bearer_token(request.scope["headers"])
     if token is None:
         return None
-    return Viewer(_services(request).tokens.user_id(token), token)
+    services = _services(request)
+    claims = services.tokens.verify(token)
+    if not await services.users.token_is_current(claims):
+        raise AuthenticationRequiredError("token has been revoked (password changed)")
+    return Viewer(claims.user_id, token)
 
 
 async def current_viewer(request: Request) -> Viewer:

@@ -70,10 +70,15 @@ class CachedReadFastPath:
             if token is None:
                 return None
             try:
-                viewer_id = services.tokens.user_id(token)
+                claims = services.tokens.verify(token)
             except Exception:
                 return None  # the full path answers the 401
-            key = await read.viewer_key(services, viewer_id)
+            # Only a generation already in L1 is trusted here; otherwise the full path checks
+            # it (a revoked token, a vanished user, or one not seen yet).
+            current = services.cache.peek(services.cache.keys.token_generation(claims.user_id))
+            if current != b"%d" % claims.generation:
+                return None
+            key = await read.viewer_key(services, claims.user_id)
         body = None if key is None else services.cache.peek(key)
         if body is not None:
             # For the metrics middleware: this request never reached the router.

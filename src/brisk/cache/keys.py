@@ -33,6 +33,7 @@ TTL_SECONDS = {
     "comments": 120,
     "tags": 60,
     "unread": 300,
+    "token_generation": 300,
     "article_page": 60,
     "dashboard": 60,
 }
@@ -94,6 +95,9 @@ class KeySpace:
 
     def unread(self, user_id: int) -> Key:
         return self._entity("unread", user_id)
+
+    def token_generation(self, user_id: int) -> Key:
+        return self._entity("token_generation", user_id)
 
     # Versioned keys: the tokens they carry are read from Redis on every read.
     def article_page(

@@ -146,6 +146,7 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
     "get-dashboard": lambda s: (s.viewer_id,),
     "get-viewer-flags": lambda s: (s.viewer_id, [s.slug, s.comment_slug], [s.author]),
     "list-user-authored-slugs": lambda s: (s.author_id,),
+    "get-token-generation": lambda s: (s.viewer_id,),
     "record-invalidation": lambda s: ("explain", [f"article:{s.slug}"], ["articles"]),
     "forget-invalidations": lambda s: ([1, 2, 3],),
     "claim-invalidations": lambda s: ("explain", 1.0, 200),

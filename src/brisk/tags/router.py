@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from brisk.api.cached_reads import CachedRead
-from brisk.api.deps import TagServiceDep
+from brisk.api.deps import OptionalViewerDep, TagServiceDep
 from brisk.api.responses import JSONBytes
 
 
@@ -19,6 +19,7 @@ CACHED_READS = (CachedRead("/tags", key=lambda services, _: services.tags.shared
 
 
 @router.get("/tags", responses={200: {"model": TagListResponse}})
-async def list_tags(service: TagServiceDep) -> JSONBytes:
+async def list_tags(service: TagServiceDep, _viewer: OptionalViewerDep) -> JSONBytes:
     """Tags in use, most used first."""
+    # The viewer changes nothing here, but a bad token is a 401 as on every other public route.
     return JSONBytes(await service.list_tags())

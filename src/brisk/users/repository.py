@@ -55,6 +55,12 @@ async def update_user(
         raise _taken(exc) from exc
 
 
+async def get_token_generation(db: Executor, *, user_id: int) -> int | None:
+    """The generation the user's tokens must carry; None when the user does not exist."""
+    value = await db.fetchval(Q["get-token-generation"], user_id)
+    return None if value is None else int(value)
+
+
 async def list_authored_slugs(db: Executor, *, user_id: int) -> tuple[list[str], list[str]]:
     """(slugs of the user's articles, slugs of the articles the user commented on)."""
     row = await db.fetchrow(Q["list-user-authored-slugs"], user_id)

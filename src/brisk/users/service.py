@@ -8,9 +8,10 @@ import orjson
 
 from brisk.cache import PROFILES, Cache, Key, Stale, viewer
 from brisk.db import Database, Executor
+from brisk.db.routing import primary_only
 from brisk.errors import InvalidCredentialsError, NotFoundError
 from brisk.ratelimit import RateLimiter
-from brisk.security import TokenCodec, hash_password, verify_password
+from brisk.security import TokenClaims, TokenCodec, hash_password, verify_password
 from brisk.users import repository as repo
 from brisk.users.schemas import UserCreate, UserLogin, UserUpdate
 
@@ -46,7 +47,7 @@ class UserService:
         row = await repo.create_user(
             self.db, username=new.username, email=new.email, password_hash=password_hash
         )
-        return _public(row, self.tokens.issue(row["id"]))
+        return _public(row, self.tokens.issue(row["id"], row["token_generation"]))
 
     async def login(self, credentials: UserLogin, *, client: str | None) -> dict[str, Any]:
         await self.limiter.check("login", address=client, account=credentials.email)
@@ -54,7 +55,22 @@ class UserService:
         password_hash = row["password_hash"] if row else None
         if not await verify_password(password_hash, credentials.password) or row is None:
             raise InvalidCredentialsError()
-        return _public(row, self.tokens.issue(row["id"]))
+        return _public(row, self.tokens.issue(row["id"], row["token_generation"]))
+
+    async def token_is_current(self, claims: TokenClaims) -> bool:
+        """Whether the token is of its user's current generation (no password change since)."""
+
+        async def load() -> bytes:
+            # From the primary: a lagging replica could still hold the generation before a
+            # password change, and accept the tokens it revoked.
+            with primary_only():
+                found = await repo.get_token_generation(self.db, user_id=claims.user_id)
+            return b"-" if found is None else b"%d" % found
+
+        key = self.cache.keys.token_generation(claims.user_id)
+        current = await self.cache.get_or_load(key, load)
+        # A token of a user who no longer exists is not revoked: its routes answer 404 as before.
+        return current in (b"-", b"%d" % claims.generation)
 
     async def get_current_user(self, *, user_id: int, token: str) -> bytes:
         async def load() -> bytes:
@@ -85,11 +101,13 @@ class UserService:
                 raise NotFoundError("user")
             stale = await self._stale(tx, row, profile_changed=changes.shows_in_profile())
         await self.cache.invalidate(stale)
+        if password_hash is not None:  # the request's own token was just revoked with the rest
+            token = self.tokens.issue(row["id"], row["token_generation"])
         return _public(row, token)
 
     async def _stale(self, tx: Executor, row: Any, *, profile_changed: bool) -> Stale:
         keys = self.cache.keys
-        dropped: list[Key] = [keys.user(row["id"])]
+        dropped: list[Key] = [keys.user(row["id"]), keys.token_generation(row["id"])]
         versions = [viewer(row["id"])]
         if profile_changed:
             # Articles and comment lists embed their author's profile: drop each one that
