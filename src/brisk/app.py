@@ -17,6 +17,7 @@ from brisk.api.consistency import ReadYourWrites
 from brisk.api.drain import Drain
 from brisk.api.errors import install_error_handlers
 from brisk.api.fastpath import CachedReadFastPath
+from brisk.api.http_cache import HttpCaching
 from brisk.api.limits import BodySizeLimit
 from brisk.api.openapi import document
 from brisk.api.responses import JSONBytes
@@ -109,6 +110,8 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.http.max_body_bytes)
     if settings.database_replica_urls:
         app.add_middleware(ReadYourWrites)
+    # Inside the fast path, which sets the same headers on what it answers itself.
+    app.add_middleware(HttpCaching, prefix=API_PREFIX)
     if settings.cache.enabled:  # outside ReadYourWrites: an L1 hit needs no database at all
         declared = [(d.router, getattr(d, "CACHED_READS", ())) for d in DOMAIN_ROUTES]
         reads = CachedReads.declared(declared, prefix=API_PREFIX)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from brisk.api import http_cache
 from brisk.api.authorization import bearer_token
 from brisk.api.cached_reads import CachedReads
 from brisk.errors import AuthenticationRequiredError
@@ -34,23 +35,14 @@ class CachedReadFastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            body = await self._cached(scope)
-            if body is not None:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": [
-                            (b"content-length", b"%d" % len(body)),
-                            (b"content-type", b"application/json"),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+            hit = await self._cached(scope)
+            if hit is not None:
+                await _send_hit(scope, send, *hit)
                 return
         await self.app(scope, receive, send)
 
-    async def _cached(self, scope: Scope) -> bytes | None:
+    async def _cached(self, scope: Scope) -> tuple[bytes, bytes] | None:
+        """The cached body and its Cache-Control, or None to let the routes answer."""
         found = self.reads.match(scope["path"])
         if found is None:
             return None
@@ -80,7 +72,22 @@ class CachedReadFastPath:
                 return None
             key = await read.viewer_key(services, claims.user_id)
         body = None if key is None else services.cache.peek(key)
-        if body is not None:
-            # For the metrics middleware: this request never reached the router.
-            scope[ROUTE_KEY] = route.template
-        return body
+        if body is None:
+            return None
+        # For the metrics middleware: this request never reached the router.
+        scope[ROUTE_KEY] = route.template
+        return body, http_cache.PRIVATE if read.viewer else http_cache.SHARED
+
+
+async def _send_hit(scope: Scope, send: Send, body: bytes, control: bytes) -> None:
+    tag = http_cache.etag(body)
+    if http_cache.not_modified(http_cache.if_none_match(scope["headers"]), tag):
+        await http_cache.send_not_modified(send, tag, control)
+        return
+    headers = [
+        (b"content-length", b"%d" % len(body)),
+        (b"content-type", b"application/json"),
+        *http_cache.cache_headers(tag, control),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
