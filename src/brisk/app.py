@@ -14,6 +14,7 @@ from brisk import __version__
 from brisk.api import health
 from brisk.api.cached_reads import CachedReads
 from brisk.api.consistency import ReadYourWrites
+from brisk.api.docs import install_docs
 from brisk.api.drain import Drain
 from brisk.api.errors import install_error_handlers
 from brisk.api.fastpath import CachedReadFastPath
@@ -101,8 +102,11 @@ def create_app(
         summary="A fast, measured RealWorld (Conduit) API",
         lifespan=lifespan,
         default_response_class=JSONBytes,
+        docs_url=None,  # served by install_docs, without a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_docs(app)
     for domain in DOMAIN_ROUTES:
         app.include_router(domain.router, prefix=API_PREFIX)
     app.include_router(health.router)

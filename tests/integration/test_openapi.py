@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import httpx
+import pytest
+import yaml
 
 from brisk.services import Services
 
@@ -48,3 +53,40 @@ async def test_method_not_allowed_names_every_method_of_the_path(
     # /api/articles/feed is its own resource, though /api/articles/{slug} matches it too.
     response = await client.request("PATCH", "/api/articles/feed")
     assert response.headers["allow"] == "GET"
+
+
+SPEC_DIR_VARIABLE = "BRISK_REALWORLD_DIR"  # as in tests/conformance: CI sets it
+
+
+async def test_the_token_scheme_is_declared_and_used(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    scheme = schema["components"]["securitySchemes"]["Token"]
+    assert scheme == {**scheme, "type": "apiKey", "in": "header", "name": "Authorization"}
+    paths = schema["paths"]
+    assert paths["/api/user"]["get"]["security"] == [{"Token": []}]
+    assert paths["/api/articles/feed"]["get"]["security"] == [{"Token": []}]
+    # A token personalises these, anonymous works too.
+    assert paths["/api/articles"]["get"]["security"] == [{}, {"Token": []}]
+    assert "security" not in paths["/api/users/login"]["post"]
+    assert "security" not in paths["/api/tags"]["get"]
+
+
+async def test_register_documents_201_only(client: httpx.AsyncClient) -> None:
+    responses = (await client.get("/openapi.json")).json()["paths"]["/api/users"]["post"]
+    assert [s for s in responses["responses"] if s.startswith("2")] == ["201"]
+
+
+async def test_operation_ids_are_the_realworld_specs(client: httpx.AsyncClient) -> None:
+    location = os.environ.get(SPEC_DIR_VARIABLE)
+    if not location:
+        pytest.skip(f"{SPEC_DIR_VARIABLE} is not set: point it at the RealWorld api/ folder")
+    spec = yaml.safe_load((Path(location) / "openapi.yml").read_text())
+    wanted = {
+        (method, f"/api{path}"): operation["operationId"]
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+    }
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    ours = {(m, p): op["operationId"] for p, item in paths.items() for m, op in item.items()}
+    assert {key: ours.get(key) for key in wanted} == wanted
+    assert len(set(ours.values())) == len(ours)  # unique, as generators need

@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, routing
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from brisk.api.deps import current_viewer, optional_viewer
 from brisk.settings import Settings
 
 
@@ -49,6 +51,81 @@ NEVER_404 = {
     ("get", "/api/notifications/unread-count"),
     ("post", "/api/notifications/read"),
 }
+
+
+# The RealWorld spec's operationIds (generated clients name their methods after them), then
+# brisk's own operations in the same style.
+OPERATION_IDS = {
+    ("post", "/api/users/login"): "Login",
+    ("post", "/api/users"): "CreateUser",
+    ("get", "/api/user"): "GetCurrentUser",
+    ("put", "/api/user"): "UpdateCurrentUser",
+    ("get", "/api/profiles/{username}"): "GetProfileByUsername",
+    ("post", "/api/profiles/{username}/follow"): "FollowUserByUsername",
+    ("delete", "/api/profiles/{username}/follow"): "UnfollowUserByUsername",
+    ("get", "/api/articles/feed"): "GetArticlesFeed",
+    ("get", "/api/articles"): "GetArticles",
+    ("post", "/api/articles"): "CreateArticle",
+    ("get", "/api/articles/{slug}"): "GetArticle",
+    ("put", "/api/articles/{slug}"): "UpdateArticle",
+    ("delete", "/api/articles/{slug}"): "DeleteArticle",
+    ("get", "/api/articles/{slug}/comments"): "GetArticleComments",
+    ("post", "/api/articles/{slug}/comments"): "CreateArticleComment",
+    ("delete", "/api/articles/{slug}/comments/{id}"): "DeleteArticleComment",
+    ("post", "/api/articles/{slug}/favorite"): "CreateArticleFavorite",
+    ("delete", "/api/articles/{slug}/favorite"): "DeleteArticleFavorite",
+    ("get", "/api/tags"): "GetTags",
+    ("get", "/api/notifications"): "GetNotifications",
+    ("get", "/api/notifications/unread-count"): "GetUnreadNotificationsCount",
+    ("post", "/api/notifications/read"): "MarkNotificationsRead",
+    ("get", "/api/dashboard"): "GetDashboard",
+    ("get", "/health/live"): "GetLiveness",
+    ("get", "/health/ready"): "GetReadiness",
+}
+# RealWorld's scheme: the header carries "Token <jwt>" (not "Bearer").
+TOKEN_SCHEME = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "Authorization",
+    "description": "`Token <jwt>`, the token from register or login.",
+}
+
+
+def _auth(dependant: Dependant) -> str | None:
+    """ "required" or "optional" when the operation reads the token, else None."""
+    calls = {d.call for d in dependant.dependencies}
+    if current_viewer in calls:
+        return "required"
+    found = {_auth(d) for d in dependant.dependencies} - {None}
+    if "required" in found:
+        return "required"
+    return "optional" if optional_viewer in calls or found else None
+
+
+def _api_routes(app: FastAPI) -> dict[tuple[str, str], Any]:
+    """(method, path as documented) -> the route, through included routers."""
+    # FastAPI 0.16x includes routers lazily; its route contexts show the prefixed path and
+    # pass every other attribute through to the route. Older versions list routes directly.
+    contexts: Any = getattr(routing, "iter_route_contexts", iter)(app.routes)
+    return {
+        (method.lower(), context.path_format): context
+        for context in contexts
+        if isinstance(getattr(context, "original_route", context), routing.APIRoute)
+        for method in context.methods or ()
+    }
+
+
+def _describe_operation(operation: dict[str, Any], key: tuple[str, str], route: Any) -> None:
+    """operationId, security and a single success status, from the route itself."""
+    operation["operationId"] = OPERATION_IDS.get(key, operation["operationId"])
+    auth = _auth(route.dependant)
+    if auth is not None:
+        # Optional: anonymous works too (the empty requirement), a token personalises.
+        operation["security"] = [{"Token": []}] if auth == "required" else [{}, {"Token": []}]
+    success = str(route.status_code or 200)
+    for status in [s for s in operation.get("responses", {}) if s.startswith("2")]:
+        if status != success:  # a router-wide 200 default on a 201 operation
+            del operation["responses"][status]
 
 
 def error_statuses(method: str, path: str, operation: dict[str, Any]) -> list[int]:
@@ -91,11 +168,14 @@ def document(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:
             ref_template="#/components/schemas/{model}"
         )
         components["ErrorResponse"].pop("$defs", None)
+        schema["components"]["securitySchemes"] = {"Token": TOKEN_SCHEME}
+        routes = _api_routes(app)
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
         ref = {"$ref": "#/components/schemas/ErrorResponse"}
         for path, item in schema["paths"].items():
             for method, operation in item.items():
+                _describe_operation(operation, (method, path), routes[(method, path)])
                 _set_page_cap(operation, settings.http.max_page_size)
                 responses = operation.setdefault("responses", {})
                 for status in error_statuses(method, path, operation):
