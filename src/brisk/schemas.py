@@ -132,10 +132,3 @@ class Lenient(BaseModel):
     """For bodies that frontends pad with extra fields (the user form sends its token back)."""
 
     model_config = ConfigDict(extra="ignore")
-
-
-class ProfilePublic(BaseModel):
-    username: str
-    bio: str
-    image: str
-    following: bool

@@ -30,14 +30,6 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     # Only the entry points build the app; everything else is handed what it needs.
     ("*", ("brisk.app",)),
 ]
-# Imports that break a rule and are still to be moved out (each one is a step of issue 15);
-# the list only shrinks.
-KNOWN = {
-    "comments/service.py imports brisk.api.responses",
-    "comments/service.py imports brisk.api.responses.iso",
-    "notifications/service.py imports brisk.api.responses",
-    "notifications/service.py imports brisk.api.responses.iso",
-}
 # Who may import the composition root.
 ENTRY_POINTS = {"asgi.py", "cli.py", "cli/*", "lab/*"}
 
@@ -93,13 +85,7 @@ def _is_entry(rel: str) -> bool:
 
 @pytest.mark.parametrize(("glob", "forbidden"), RULES, ids=[r[0] for r in RULES])
 def test_rooms_import_only_what_they_may(glob: str, forbidden: tuple[str, ...]) -> None:
-    assert [v for v in _violations(glob, forbidden) if v not in KNOWN] == []
-
-
-def test_known_exceptions_are_still_real() -> None:
-    """An exception that no longer happens must leave KNOWN, so none hides a new one."""
-    every = {v for glob, forbidden in RULES for v in _violations(glob, forbidden)}
-    assert KNOWN - every == set()
+    assert _violations(glob, forbidden) == []
 
 
 def test_every_domain_has_the_rule_files() -> None:

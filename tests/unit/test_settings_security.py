@@ -10,7 +10,6 @@ import jwt
 import pytest
 from pydantic import ValidationError
 
-from brisk.api.responses import iso
 from brisk.articles.repository import ArticleFilter
 from brisk.articles.service import make_slug
 from brisk.errors import AuthenticationRequiredError
@@ -90,11 +89,6 @@ async def test_password_hash_verifies_only_the_password() -> None:
     assert await verify_password(hashed, "correct horse")
     assert not await verify_password(hashed, "wrong horse")
     assert not await verify_password(None, "correct horse")
-
-
-def test_iso_always_has_milliseconds_and_z() -> None:
-    assert iso(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000Z"
-    assert iso(datetime(2026, 1, 2, 3, 4, 5, 678999, tzinfo=UTC)) == "2026-01-02T03:04:05.678Z"
 
 
 def test_slug_is_readable_and_unique() -> None:

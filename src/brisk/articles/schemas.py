@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
+from brisk.articles.views import ArticleCard, ArticlePublic
 from brisk.schemas import (
     MAX_TAGS,
     ArticleBody,
     Description,
     Patch,
-    ProfilePublic,
     Strict,
     Tag,
     Title,
@@ -45,22 +45,6 @@ class ArticleCreateRequest(BaseModel):
 
 class ArticleUpdateRequest(BaseModel):
     article: ArticleUpdate
-
-
-class ArticleCard(BaseModel):
-    slug: str
-    title: str
-    description: str
-    tagList: list[str]
-    createdAt: str
-    updatedAt: str
-    favorited: bool
-    favoritesCount: int
-    author: ProfilePublic
-
-
-class ArticlePublic(ArticleCard):
-    body: str
 
 
 class ArticleResponse(BaseModel):

@@ -12,6 +12,7 @@ from brisk import overlay
 from brisk.articles import repository as repo
 from brisk.articles.repository import ArticleFilter
 from brisk.articles.schemas import ArticleCreate, ArticleUpdate
+from brisk.articles.views import article_card, article_public
 from brisk.cache import ARTICLES, PROFILES, Cache, Key, viewer
 from brisk.db import Database, Executor
 from brisk.errors import ForbiddenError, NotFoundError
@@ -27,32 +28,9 @@ def make_slug(title: str) -> str:
     return f"{slugify(title, max_length=80) or 'article'}-{secrets.token_hex(3)}"
 
 
-def article_card(row: Any) -> dict[str, Any]:
-    return {
-        "slug": row["slug"],
-        "title": row["title"],
-        "description": row["description"],
-        "tagList": row["tag_list"],
-        "createdAt": row["created_at"],  # formatted by iso_utc() in SQL
-        "updatedAt": row["updated_at"],
-        "favorited": row["favorited"],
-        "favoritesCount": row["favorites_count"],
-        "author": {
-            "username": row["author_username"],
-            "bio": row["author_bio"],
-            "image": row["author_image"],
-            "following": row["author_following"],
-        },
-    }
-
-
 def page_total(rows: list[Any]) -> int | None:
     """The list's total from its first row; None when the page is empty and must count."""
     return int(rows[0]["total"] or 0) if rows else None
-
-
-def article_public(row: Any) -> dict[str, Any]:
-    return {**article_card(row), "body": row["body"]}
 
 
 def page_versions() -> tuple[str, str]:

@@ -1,6 +1,7 @@
 -- name: list-comments
 -- One round trip answers both "does the article exist" (a row with NULL comment) and its page.
-SELECT a.id AS article_id, c.id, c.body, c.created_at, c.updated_at,
+SELECT a.id AS article_id, c.id, c.body,
+       iso_utc(c.created_at) AS created_at, iso_utc(c.updated_at) AS updated_at,
        u.username AS author_username, u.bio AS author_bio, u.image AS author_image,
        ($2::bigint IS NOT NULL AND EXISTS (
            SELECT 1 FROM follows fo WHERE fo.follower_id = $2 AND fo.followee_id = c.author_id
@@ -20,7 +21,8 @@ WITH added AS (
     SELECT a.id, $2, $3 FROM articles a WHERE a.slug = $1
     RETURNING id, body, created_at, updated_at, author_id
 )
-SELECT added.id, added.body, added.created_at, added.updated_at,
+SELECT added.id, added.body,
+       iso_utc(added.created_at) AS created_at, iso_utc(added.updated_at) AS updated_at,
        u.username AS author_username, u.bio AS author_bio, u.image AS author_image,
        false AS author_following
 FROM added JOIN users u ON u.id = added.author_id;

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from brisk.schemas import CommentBody, ProfilePublic, Strict
+from brisk.comments.views import CommentPublic
+from brisk.schemas import CommentBody, Strict
 
 
 class CommentCreate(Strict):
@@ -13,14 +14,6 @@ class CommentCreate(Strict):
 
 class CommentCreateRequest(BaseModel):
     comment: CommentCreate
-
-
-class CommentPublic(BaseModel):
-    id: int
-    createdAt: str
-    updatedAt: str
-    body: str
-    author: ProfilePublic
 
 
 class CommentResponse(BaseModel):

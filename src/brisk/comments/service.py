@@ -6,9 +6,9 @@ from functools import partial
 from typing import Any
 
 from brisk import overlay
-from brisk.api.responses import iso
 from brisk.cache import Cache, Stale
 from brisk.comments import repository as repo
+from brisk.comments.views import comment_public
 from brisk.db import Database, Executor
 from brisk.errors import ForbiddenError, NotFoundError
 from brisk.notifications import repository as notifications
@@ -16,21 +16,6 @@ from brisk.notifications.invalidation import inbox_stale
 
 # The page GET /articles/:slug/comments gives without parameters; the one that is cached.
 DEFAULT_PAGE = 100
-
-
-def comment_public(row: Any) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "createdAt": iso(row["created_at"]),
-        "updatedAt": iso(row["updated_at"]),
-        "body": row["body"],
-        "author": {
-            "username": row["author_username"],
-            "bio": row["author_bio"],
-            "image": row["author_image"],
-            "following": row["author_following"],
-        },
-    }
 
 
 class CommentService:

@@ -1,8 +1,10 @@
 -- The "single" dashboard strategy: the whole response body built by PostgreSQL in one round
 -- trip. Each part reads the rows its own endpoint's query reads, through the same indexes and
--- in the same order, and formats them the same way: timestamps as brisk.api.responses.iso
--- (UTC, milliseconds truncated), notification ids as strings. A test holds the three
--- strategies to identical JSON.
+-- in the same order, and formats them the same way: timestamps by iso_utc() (migration 0005,
+-- the one timestamp format), notification ids as strings. The JSON shapes are the views'
+-- (articles/views.py, notifications/views.py, dashboard/views.py): tests/unit/test_views.py
+-- checks every json_build_object here against them key by key, and an integration test holds
+-- the three strategies to identical JSON.
 
 -- fragment: article-card-json
 SELECT a.id, a.created_at, json_build_object(
@@ -10,8 +12,8 @@ SELECT a.id, a.created_at, json_build_object(
     'title', a.title,
     'description', a.description,
     'tagList', a.tag_list,
-    'createdAt', to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-    'updatedAt', to_char(a.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'createdAt', iso_utc(a.created_at),
+    'updatedAt', iso_utc(a.updated_at),
     'favorited', EXISTS (
         SELECT 1 FROM favorites f WHERE f.user_id = $1 AND f.article_id = a.id),
     'favoritesCount', a.favorites_count,
@@ -79,8 +81,7 @@ SELECT json_build_object('dashboard', json_build_object(
                 ),
                 'article', CASE WHEN na.id IS NOT NULL
                     THEN json_build_object('slug', na.slug, 'title', na.title) END,
-                'createdAt', to_char(
-                    n.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                'createdAt', iso_utc(n.created_at),
                 'read', n.read_at IS NOT NULL
             ) AS body
             FROM notifications n

@@ -11,13 +11,13 @@ from typing import Any
 import orjson
 
 from brisk.articles import repository as articles
-from brisk.articles.service import article_card, page_versions
+from brisk.articles.service import page_versions
 from brisk.cache import Cache, Key, viewer
 from brisk.dashboard import repository as repo
+from brisk.dashboard.views import dashboard_public
 from brisk.db import Database
 from brisk.errors import NotFoundError, ServiceUnavailableError
 from brisk.notifications import repository as notifications
-from brisk.notifications.service import notification_public
 from brisk.settings import DashboardSettings
 from brisk.users import repository as users
 
@@ -50,20 +50,7 @@ async def run_concurrent(reads: list[Read]) -> list[Any]:
 def _dashboard(user: Any, mine: Any, feed: Any, inbox: Any, unread: int) -> dict[str, Any]:
     if user is None:
         raise NotFoundError("user")
-    return {
-        "dashboard": {
-            "user": {
-                "username": user["username"],
-                "email": user["email"],
-                "bio": user["bio"],
-                "image": user["image"],
-            },
-            "articles": [article_card(r) for r in mine],
-            "feed": [article_card(r) for r in feed],
-            "notifications": [notification_public(r) for r in inbox],
-            "unreadCount": unread,
-        }
-    }
+    return dashboard_public(user, mine, feed, inbox, unread)
 
 
 class DashboardService:

@@ -5,8 +5,9 @@
 -- recipient: the only one whose notifications any of these queries reads or changes.
 
 -- fragment: notification-from-page
-SELECT card.id, card.kind, card.created_at, card.read, card.actor_username, card.actor_bio,
-       card.actor_image, card.actor_following, card.article_slug, card.article_title
+SELECT card.id, card.kind, iso_utc(card.created_at) AS created_at, card.read,
+       card.actor_username, card.actor_bio, card.actor_image, card.actor_following,
+       card.article_slug, card.article_title
 FROM page CROSS JOIN LATERAL (
     SELECT n.id, n.kind, n.created_at, n.read_at IS NOT NULL AS read,
            u.username AS actor_username, u.bio AS actor_bio, u.image AS actor_image,

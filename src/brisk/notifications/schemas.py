@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from brisk.schemas import Cursor, ProfilePublic, Strict, no_nulls, refuse_nulls
+from brisk.notifications.views import NotificationPublic
+from brisk.schemas import Cursor, Strict, no_nulls, refuse_nulls
 
-Kind = Literal["follow", "favorite", "comment"]
 MAX_IDS = 100
 
 
@@ -31,20 +31,6 @@ class NotificationRead(Strict):
             raise ValueError("give either ids or upTo")
         refuse_nulls(self)
         return self
-
-
-class NotificationArticle(BaseModel):
-    slug: str
-    title: str
-
-
-class NotificationPublic(BaseModel):
-    id: str = Field(description="opaque; also the cursor for `before` and `upTo`")
-    kind: Kind
-    actor: ProfilePublic
-    article: NotificationArticle | None = Field(description="null for a follow")
-    createdAt: str
-    read: bool
 
 
 class NotificationListResponse(BaseModel):

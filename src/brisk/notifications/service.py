@@ -4,30 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from brisk.api.responses import iso
 from brisk.cache import Cache
 from brisk.db import Database
 from brisk.notifications import repository as repo
 from brisk.notifications.invalidation import inbox_stale
-
-
-def notification_public(row: Any) -> dict[str, Any]:
-    article = None
-    if row["article_slug"] is not None:
-        article = {"slug": row["article_slug"], "title": row["article_title"]}
-    return {
-        "id": str(row["id"]),
-        "kind": row["kind"],
-        "actor": {
-            "username": row["actor_username"],
-            "bio": row["actor_bio"],
-            "image": row["actor_image"],
-            "following": row["actor_following"],
-        },
-        "article": article,
-        "createdAt": iso(row["created_at"]),
-        "read": row["read"],
-    }
+from brisk.notifications.views import notification_public
 
 
 class NotificationService:

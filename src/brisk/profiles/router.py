@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from brisk.api.cached_reads import CachedRead
 from brisk.api.deps import OptionalViewerDep, ProfileServiceDep, UsernamePath, ViewerDep
 from brisk.api.responses import JSONBytes
-from brisk.schemas import ProfilePublic
+from brisk.profiles.views import ProfilePublic
 
 
 class ProfileResponse(BaseModel):

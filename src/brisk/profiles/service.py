@@ -12,15 +12,7 @@ from brisk.errors import InvalidInputError, NotFoundError
 from brisk.notifications import repository as notifications
 from brisk.notifications.invalidation import inbox_stale
 from brisk.profiles import repository as repo
-
-
-def profile_public(row: Any, *, following: bool | None = None) -> dict[str, Any]:
-    return {
-        "username": row["username"],
-        "bio": row["bio"],
-        "image": row["image"],
-        "following": row["following"] if following is None else following,
-    }
+from brisk.profiles.views import profile_public
 
 
 class ProfileService:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, model_validator
 
 from brisk.schemas import Bio, Email, ImageUrl, Lenient, Password, Username
+from brisk.users.views import UserPublic
 
 
 class UserCreate(Lenient):
@@ -46,14 +47,6 @@ class UserLoginRequest(BaseModel):
 
 class UserUpdateRequest(BaseModel):
     user: UserUpdate
-
-
-class UserPublic(BaseModel):
-    email: str
-    token: str
-    username: str
-    bio: str
-    image: str
 
 
 class UserResponse(BaseModel):

@@ -14,16 +14,7 @@ from brisk.ratelimit import RateLimiter
 from brisk.security import TokenClaims, TokenCodec, hash_password, verify_password
 from brisk.users import repository as repo
 from brisk.users.schemas import UserCreate, UserLogin, UserUpdate
-
-
-def _public(row: Any, token: str) -> dict[str, Any]:
-    return {
-        "email": row["email"],
-        "token": token,
-        "username": row["username"],
-        "bio": row["bio"],
-        "image": row["image"],
-    }
+from brisk.users.views import user_public
 
 
 def _with_token(cached: bytes, token: str) -> bytes:
@@ -47,7 +38,7 @@ class UserService:
         row = await repo.create_user(
             self.db, username=new.username, email=new.email, password_hash=password_hash
         )
-        return _public(row, self.tokens.issue(row["id"], row["token_generation"]))
+        return user_public(row, self.tokens.issue(row["id"], row["token_generation"]))
 
     async def login(self, credentials: UserLogin, *, client: str | None) -> dict[str, Any]:
         await self.limiter.check("login", address=client, account=credentials.email)
@@ -55,7 +46,7 @@ class UserService:
         password_hash = row["password_hash"] if row else None
         if not await verify_password(password_hash, credentials.password) or row is None:
             raise InvalidCredentialsError()
-        return _public(row, self.tokens.issue(row["id"], row["token_generation"]))
+        return user_public(row, self.tokens.issue(row["id"], row["token_generation"]))
 
     async def token_is_current(self, claims: TokenClaims) -> bool:
         """Whether the token is of its user's current generation (no password change since)."""
@@ -77,7 +68,7 @@ class UserService:
             row = await repo.get_user_by_id(self.db, user_id=user_id)
             if row is None:
                 raise NotFoundError("user")
-            fields = _public(row, token)
+            fields = user_public(row, token)
             del fields["token"]  # the token is the request's own, never cached
             return orjson.dumps(fields)
 
@@ -103,7 +94,7 @@ class UserService:
         await self.cache.invalidate(stale)
         if password_hash is not None:  # the request's own token was just revoked with the rest
             token = self.tokens.issue(row["id"], row["token_generation"])
-        return _public(row, token)
+        return user_public(row, token)
 
     async def _stale(self, tx: Executor, row: Any, *, profile_changed: bool) -> Stale:
         keys = self.cache.keys
