@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 
 from brisk.lab.kinds import by_kind, statuses, timeline
-from brisk.lab.report import REQUIRED, html_page, kind_rows, markdown, table_rows
+from brisk.lab.report import REQUIRED, kind_rows, markdown, status_rows, table_rows
+from brisk.lab.report_html import html_page
 from brisk.lab.workload import (
     MIX,
     WRITES,
@@ -58,7 +60,8 @@ def _load(rps: float, ms: float) -> dict[str, Any]:
     cdf = [[q, ms * (1 + 3 * q)] for q in (0.1, 0.5, 0.9, 0.99, 1.0)]
     closed = {"throughput_rps": rps, "avg_ms": ms, "p50_ms": ms, "p95_ms": 2 * ms,
               "p99_ms": 3 * ms, "p999_ms": 4 * ms, "max_ms": 5 * ms, "errors": 0}  # fmt: skip
-    opened = closed | {"rate": rps / 2, "cdf": cdf, "requests": 10}
+    timeline = [{"t": t, "throughput_rps": rps / 2, "p99_ms": 3 * ms, "errors": 0} for t in (0, 1)]
+    opened = closed | {"rate": rps / 2, "cdf": cdf, "requests": 10, "timeline": timeline}
     spread = {k: [v, v] for k, v in closed.items() if k != "errors"}
     records = [["article", ms / 1e3, 200, 0.5, 2, 1, 1], ["tags", ms / 2e3, 404, 1.5, 0, 1, 0]]
     return {"closed": closed, "spread": spread, "open": opened, "db_calls_per_request": 2.0,
@@ -89,7 +92,8 @@ def synthetic_report() -> dict[str, Any]:
         "profiles": profiles,
         "generator": {"wrk_rps": 30000.0, "open_model_rps": 11000.0, "service_max_rps": 900.0,
                       "headroom_x": 33.3, "ok": True},
-        "meta": {"scale": "XS", "commit": "abc1234", "cpus": 2, "cpu_model": "cpu <x>",
+        "meta": {"scale": "XS", "commit": "abc1234", "started": "2026-01-02T03:04:05Z",
+                 "cpus": 2, "cpu_model": "cpu <x>",
                  "python": "3.11", "system": "Linux", "load_average": [1.0, 1.0, 1.0],
                  "repetitions": 3, "seconds": 8, "connections": 16},
     }  # fmt: skip
@@ -98,15 +102,25 @@ def synthetic_report() -> dict[str, Any]:
 def test_table_puts_the_article_beside_the_measurement() -> None:
     rows = {row[0]: row for row in table_rows(synthetic_report())}
     assert rows["Throughput"][1:] == ("40.0 req/s", "900 req/s", "22.5x more", "500 req/s",
-                                      "2,000 req/s")  # fmt: skip
+                                      "2,000 req/s", "not met")  # fmt: skip
+    assert rows["P95 latency"][6] == "met"  # 36 ms against the article's 500
     assert rows["P95 latency"][3] == "22.2x lower"
-    assert rows["Avg response time"][4:] == ("800 ms", "300 ms")
+    assert rows["Avg response time"][4:6] == ("800 ms", "300 ms")
 
 
 def test_html_is_self_contained_with_plots() -> None:
     page = html_page(synthetic_report())
-    assert page.count("<svg") == 3
-    assert "<polyline" in page  # the CDF
+    # Throughput, P95, P95 per kind, throughput and P99 over time, the CDF, the contributions.
+    assert page.count("<svg") == 7
+    assert "<polyline" in page
+    assert page.count("<circle") == 6  # 3 profiles x 2 kinds
+    throughput = page.split("<h2>Throughput by profile")[1].split("</svg>")[0]
+    assert "req/s (log scale)" in throughput  # 40 to 900 req/s: more than a decade
+    fills = re.findall(r'<rect [^>]*fill="(#[0-9A-Fa-f]{6})"', throughput)
+    assert len(fills) == 3
+    assert len(set(fills)) == 3  # a colour per profile
+    assert "2026-01-02T03:04:05Z" in page  # the run's date
+    assert "not met" in page
     assert "<script" not in page
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "https://" not in page
@@ -143,9 +157,10 @@ def test_records_break_down_per_kind_and_over_time() -> None:
     assert statuses(records) == {"200": 21, "503": 1}
     seconds = timeline(records, 2.0)
     assert [s["t"] for s in seconds] == [0.0, 1.0]
-    assert sum(s["throughput_rps"] for s in seconds) == pytest.approx(22.0)
+    # The answer at 2.0 s is past the last whole second: left out of the time series.
+    assert sum(s["throughput_rps"] for s in seconds) == pytest.approx(21.0)
     assert seconds[1]["errors"] == 1
-    assert seconds[1]["p99_ms"] == pytest.approx(200.0)
+    assert seconds[1]["p99_ms"] == pytest.approx(190.0)  # the slowest answer within that second
 
 
 def test_kind_table_rows_show_the_breakdown() -> None:
@@ -154,3 +169,12 @@ def test_kind_table_rows_show_the_breakdown() -> None:
     assert rows["article"][8] == "50%"  # one hit, one miss
     assert rows["tags"][9] == "1"  # its 404
     assert "after per kind" in markdown(synthetic_report())
+
+
+def test_statuses_per_profile_separate_answers_from_failures() -> None:
+    report = synthetic_report()
+    report["profiles"]["after"]["open"] |= {"statuses": {"200": 95, "503": 3}, "errors": 5}
+    report["profiles"]["after"]["closed"]["errors"] = 7
+    header, rows = status_rows(report)
+    assert header == ["profile", "200", "503", "open: no answer", "closed: failed"]
+    assert {row[0]: row[1:] for row in rows}["after"] == ["95", "3", "2", "7"]

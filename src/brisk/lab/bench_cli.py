@@ -15,7 +15,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from brisk.lab.bench import BenchPlan, run_against_url, run_bench
 from brisk.lab.profiles import ALL, Profile
-from brisk.lab.report import html_page, markdown, print_report, write_json
+from brisk.lab.report import markdown, print_report, write_json
+from brisk.lab.report_html import html_page
 from brisk.lab.seed import scale_name
 from brisk.lab.soak import SoakPlan, parse_duration, print_soak, run_soak
 from brisk.lab.wrk import WrkMissingError, wrk_path

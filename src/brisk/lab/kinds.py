@@ -68,10 +68,13 @@ def statuses(records: list[Record]) -> dict[str, int]:
 
 def timeline(records: list[Record], seconds: float, *, step: float = 1.0) -> list[dict[str, Any]]:
     """Per `step` seconds of the run: answers per second, their P99 and how many were errors
-    (status >= 400), by when they were answered."""
-    buckets: list[list[Record]] = [[] for _ in range(max(1, int(seconds / step + 0.999)))]
+    (status >= 400), by when they were answered. Only whole steps: the run's last moments,
+    when the stragglers come in after the last request left, would read as a collapse."""
+    buckets: list[list[Record]] = [[] for _ in range(max(1, int(seconds / step)))]
     for record in records:
-        buckets[min(len(buckets) - 1, int(record[3] / step))].append(record)
+        index = int(record[3] / step)
+        if index < len(buckets):
+            buckets[index].append(record)
     return [
         {
             "t": round(i * step, 3),

@@ -1,11 +1,9 @@
-"""The bench's report: terminal tables (rich), JSON, Markdown, and a self-contained HTML page
-whose plots are SVG drawn here (no script, no CDN)."""
+"""The bench's report: terminal tables (rich), JSON and Markdown; the rows every format shares
+(the HTML page with its plots is brisk.lab.report_html)."""
 
 from __future__ import annotations
 
-import html
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +16,6 @@ METRICS = (
     ("avg_ms", "Avg response time", "ms"),
     ("p95_ms", "P95 latency", "ms"),
     ("throughput_rps", "Throughput", "req/s"),
-)
-COLORS = (
-    "#c0392b",
-    "#2471a3",
-    "#229954",
-    "#d68910",
-    "#7d3c98",
-    "#17a589",
-    "#566573",
-    "#cb4335",
-    "#2e86c1",
-    "#28b463",
-    "#b9770e",
-    "#884ea0",
 )
 
 
@@ -48,14 +32,17 @@ def _fmt(value: float | None, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
-def table_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
-    """(metric, before, after, change, article before, article after)."""
-    rows = []
+def table_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
+    """(metric, before, after, change, article before, article after, whether brisk's after
+    meets the article's after)."""
+    rows: list[tuple[str, ...]] = []
     for key, label, unit in METRICS:
         before, after = report["before"][key], report["after"][key]
         change = after / before if key == "throughput_rps" else before / after if after else 0
         word = "more" if key == "throughput_rps" else "lower"
         article = report["article"]
+        target = article["after"][key]
+        met = after >= target if key == "throughput_rps" else after <= target
         rows.append(
             (
                 label,
@@ -64,12 +51,13 @@ def table_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str, str, st
                 f"{change:.1f}x {word}",
                 _fmt(article["before"][key], unit),
                 _fmt(article["after"][key], unit),
+                "met" if met else "not met",
             )
         )
     return rows
 
 
-def _profile_rows(report: dict[str, Any]) -> list[list[str]]:
+def profile_rows(report: dict[str, Any]) -> list[list[str]]:
     rows = []
     for name, p in report["profiles"].items():
         closed, spread, opened = p["closed"], p["spread"], p["open"]
@@ -109,7 +97,15 @@ TERMINAL_HEADER = [
     "err",
     "DB/req",
 ]
-TABLE_HEADER = ["Metric", "Before", "After", "Change", "Article before", "Article after"]
+TABLE_HEADER = [
+    "Metric",
+    "Before",
+    "After",
+    "Change",
+    "Article before",
+    "Article after",
+    "Article's after",
+]
 PROFILE_HEADER = [
     "profile",
     "req/s (median)",
@@ -167,11 +163,39 @@ def kind_rows(profile: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def _kind_title(name: str, profile: dict[str, Any]) -> str:
+def kind_title(name: str, profile: dict[str, Any]) -> str:
     return f"{name} per kind (open model at {profile['open']['rate']:g} req/s)"
 
 
-def _claim_lines(report: dict[str, Any]) -> list[str]:
+def status_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Answers by HTTP status per profile (the open run: the generator that reads each one),
+    and the closed runs' failures (wrk counts non-2xx/3xx, timeouts, socket errors)."""
+    codes = sorted({c for p in report["profiles"].values() for c in p["open"].get("statuses", {})})
+    rows = []
+    for name, p in report["profiles"].items():
+        statuses = p["open"].get("statuses", {})
+        failed = int(p["open"]["errors"]) - sum(n for c, n in statuses.items() if c >= "400")
+        cells = [str(statuses.get(code, 0)) for code in codes]
+        rows.append([name, *cells, str(max(failed, 0)), str(int(p["closed"]["errors"]))])
+    return ["profile", *codes, "open: no answer", "closed: failed"], rows
+
+
+def run_line(report: dict[str, Any]) -> str:
+    """When, for how long, how hard: what a reader needs to weigh the figures."""
+    meta = report["meta"]
+    load = ", ".join(f"{x:.2f}" for x in meta["load_average"])
+    end = ", ".join(f"{x:.2f}" for x in meta.get("load_average_end", []))
+    return (
+        f"Run {meta.get('started', '?')} for {meta.get('duration_s', 0) / 60:.1f} min, commit "
+        f"{meta['commit']}, {meta['cpus']} x {meta['cpu_model']}, Python {meta['python']}, "
+        f"{meta['system']}; load average {load} at the start, {end or '?'} at the end. "
+        f"Closed model: {meta['repetitions']} runs of {meta['seconds']:g} s or more per profile "
+        f"at {meta['connections']} connections (medians); open model: one run per profile at "
+        f"{100 * meta.get('open_fraction', 0.5):.0f}% of its closed throughput, 64 connections."
+    )
+
+
+def claim_lines(report: dict[str, Any]) -> list[str]:
     c = report["claims"]
     idx, cache, par, pool = c["indexes"], c["cache"], c["parallel"], c["pooling"]
     lines = [
@@ -211,18 +235,18 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     for i in keep:
         header = TERMINAL_HEADER[i]
         profiles.add_column(header, justify="left" if i == 0 else "right", no_wrap=i == 0)
-    for cells in _profile_rows(report):
+    for cells in profile_rows(report):
         profiles.add_row(*(cells[i] for i in keep))
     console.print(profiles)
     for name in ("before", "after", "after-cache"):
         if name in report["profiles"] and report["profiles"][name].get("kinds"):
-            kinds = Table(title=_kind_title(name, report["profiles"][name]))
+            kinds = Table(title=kind_title(name, report["profiles"][name]))
             for i, header in enumerate(KIND_HEADER):
                 kinds.add_column(header, justify="left" if i == 0 else "right")
             for cells in kind_rows(report["profiles"][name]):
                 kinds.add_row(*cells)
             console.print(kinds)
-    for line in _claim_lines(report):
+    for line in claim_lines(report):
         console.print(f"• {line}")
     verdict = "[green]ok[/green]" if gen["ok"] else "[red]TOO LOW: figures are suspect[/red]"
     console.print(
@@ -238,28 +262,26 @@ def write_json(report: dict[str, Any], path: Path) -> None:
 
 def markdown(report: dict[str, Any]) -> str:
     meta = report["meta"]
-    out = [
-        f"# brisk bench — scale {meta['scale']}",
-        "",
-        f"Commit `{meta['commit']}`, {meta['cpus']} x {meta['cpu_model']}, Python "
-        f"{meta['python']}, {meta['system']}; load average at start "
-        f"{', '.join(f'{x:.2f}' for x in meta['load_average'])}, at the end "
-        f"{', '.join(f'{x:.2f}' for x in meta.get('load_average_end', []))}; "
-        f"{meta['repetitions']} runs of {meta['seconds']:g} s or more at "
-        f"{meta['connections']} connections per profile.",
-        "",
-        "| Metric | Before | After | Change | Article before | Article after |",
-        "|---|---|---|---|---|---|",
-    ]
+    out = [f"# brisk bench — scale {meta['scale']}", "", run_line(report), ""]
+    out += [f"| {' | '.join(TABLE_HEADER)} |", "|" + "---|" * len(TABLE_HEADER)]
     out += [f"| {' | '.join(row)} |" for row in table_rows(report)]
     out += ["", f"| {' | '.join(PROFILE_HEADER)} |", "|" + "---|" * len(PROFILE_HEADER)]
-    out += [f"| {' | '.join(row)} |" for row in _profile_rows(report)]
+    out += [f"| {' | '.join(row)} |" for row in profile_rows(report)]
+    header, rows = status_rows(report)
+    out += [
+        "",
+        "**Answers by status**",
+        "",
+        f"| {' | '.join(header)} |",
+        "|" + "---|" * len(header),
+    ]
+    out += [f"| {' | '.join(row)} |" for row in rows]
     for name, profile in report["profiles"].items():
         if profile.get("kinds"):
-            out += ["", f"**{_kind_title(name, profile)}**", ""]
+            out += ["", f"**{kind_title(name, profile)}**", ""]
             out += [f"| {' | '.join(KIND_HEADER)} |", "|" + "---|" * len(KIND_HEADER)]
             out += [f"| {' | '.join(row)} |" for row in kind_rows(profile)]
-    out += [""] + [f"- {line}" for line in _claim_lines(report)]
+    out += [""] + [f"- {line}" for line in claim_lines(report)]
     gen = report["generator"]
     out += [
         "",
@@ -269,116 +291,3 @@ def markdown(report: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(out)
-
-
-def _bars(items: list[tuple[str, float]], unit: str, *, width: int = 640) -> str:
-    """Horizontal bars, one per item, scaled to the largest."""
-    top = max((v for _, v in items), default=1.0) or 1.0
-    row, left = 24, 170
-    height = row * len(items) + 10
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'font-family="sans-serif" font-size="12">'
-    ]
-    for i, (label, value) in enumerate(items):
-        y = 5 + i * row
-        length = (width - left - 90) * value / top
-        color = COLORS[i % len(COLORS)]
-        parts.append(
-            f'<text x="{left - 6}" y="{y + 15}" text-anchor="end">{html.escape(label)}</text>'
-            f'<rect x="{left}" y="{y + 3}" width="{length:.1f}" height="{row - 8}" '
-            f'fill="{color}"/><text x="{left + length + 4:.1f}" y="{y + 15}">'
-            f"{_fmt(value, unit)}</text>"
-        )
-    return "".join(parts) + "</svg>"
-
-
-def _cdf(series: list[tuple[str, list[tuple[float, float]]]], *, width: int = 640) -> str:
-    """Latency CDF (log-scaled time axis) of each series' (fraction, ms) points."""
-    import math
-
-    height, left, bottom, top_pad = 300, 50, 40, 10
-    values = [ms for _, points in series for _, ms in points if ms > 0]
-    low = math.log10(max(min(values, default=0.1), 0.01))
-    high = math.log10(max(values, default=1.0)) + 0.05
-    span = max(high - low, 0.1)
-
-    def x(ms: float) -> float:
-        return left + (width - left - 20) * (math.log10(max(ms, 10**low)) - low) / span
-
-    def y(q: float) -> float:
-        return top_pad + (height - bottom - top_pad) * (1 - q)
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{height + 20 * len(series)}" font-family="sans-serif" font-size="11">',
-        f'<line x1="{left}" y1="{y(0)}" x2="{width - 20}" y2="{y(0)}" stroke="#333"/>',
-        f'<line x1="{left}" y1="{y(0)}" x2="{left}" y2="{y(1)}" stroke="#333"/>',
-    ]
-    for q in (0, 0.25, 0.5, 0.75, 0.9, 1.0):
-        parts.append(f'<text x="{left - 4}" y="{y(q) + 4:.1f}" text-anchor="end">{q:g}</text>')
-    for exponent in range(math.floor(low), math.ceil(high) + 1):
-        ms = 10.0**exponent
-        if low <= exponent <= high:
-            parts.append(
-                f'<text x="{x(ms):.1f}" y="{y(0) + 15}" text-anchor="middle">{ms:g} ms</text>'
-                f'<line x1="{x(ms):.1f}" y1="{y(0)}" x2="{x(ms):.1f}" y2="{y(1)}" '
-                f'stroke="#ddd"/>'
-            )
-    for i, (label, points) in enumerate(series):
-        color = COLORS[i % len(COLORS)]
-        path = " ".join(f"{x(ms):.1f},{y(q):.1f}" for q, ms in points if ms > 0)
-        parts.append(
-            f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>'
-            f'<rect x="{left}" y="{height + 20 * i - 8}" width="12" height="8" fill="{color}"/>'
-            f'<text x="{left + 16}" y="{height + 20 * i}">{html.escape(label)}</text>'
-        )
-    return "".join(parts) + "</svg>"
-
-
-def html_page(report: dict[str, Any]) -> str:
-    profiles = report["profiles"]
-    throughput = [(name, p["closed"]["throughput_rps"]) for name, p in profiles.items()]
-    cdf = [
-        (f"{name} (open, {p['open']['rate']:g} req/s)", p["open"]["cdf"])
-        for name, p in profiles.items()
-    ]
-    contribution = []
-    for technique, t in report["techniques"].items():
-        if "alone_on_before_x" in t:
-            contribution.append((f"+{technique} on before", t["alone_on_before_x"]))
-        if "missing_from_after_x" in t:
-            contribution.append((f"-{technique} from after", t["missing_from_after_x"]))
-
-    def table(header: list[str], rows: Sequence[Sequence[str]]) -> str:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
-        )
-        return f"<table><tr>{head}</tr>{body}</table>"
-
-    kinds = "".join(
-        f"<h3>{html.escape(_kind_title(name, p))}</h3>{table(KIND_HEADER, kind_rows(p))}"
-        for name, p in profiles.items()
-        if p.get("kinds")
-    )
-    meta = report["meta"]
-    load = ", ".join(f"{x:.2f}" for x in meta["load_average"])
-    claims = "".join(f"<li>{html.escape(line)}</li>" for line in _claim_lines(report))
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>brisk bench</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;
-text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head><body>
-<h1>brisk bench — scale {html.escape(meta["scale"])}</h1>
-<p>Commit <code>{html.escape(meta["commit"])}</code>,
-{meta["cpus"]} x {html.escape(meta["cpu_model"])}, load average {load} at start.</p>
-<h2>The article's table, measured here</h2>
-{table(TABLE_HEADER, table_rows(report))}
-<h2>Throughput by profile (closed model, median)</h2>{_bars(throughput, "req/s")}
-<h2>Per-technique contribution (throughput x)</h2>{_bars(contribution, "x")}
-<h2>Latency CDF at a fixed arrival rate (open model)</h2>{_cdf(cdf)}
-<h2>Profiles</h2>{table(PROFILE_HEADER, _profile_rows(report))}
-<h2>Per kind of request</h2>{kinds}
-<h2>The article's four claims</h2><ul>{claims}</ul>
-</body></html>
-"""
