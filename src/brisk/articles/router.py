@@ -55,8 +55,8 @@ async def list_articles(
 @router.get("/articles/feed", responses=LIST)
 async def list_feed(page: PageDep, viewer: ViewerDep, service: ArticleServiceDep) -> JSONBytes:
     """Most recent articles by the users the current user follows."""
-    result = await service.list_feed(viewer_id=viewer.user_id, limit=page.limit, offset=page.offset)
-    return JSONBytes(result)
+    body = await service.list_feed(viewer_id=viewer.user_id, limit=page.limit, offset=page.offset)
+    return JSONBytes(body)
 
 
 @router.post("/articles", status_code=201, responses={201: {"model": ArticleResponse}})
@@ -64,8 +64,8 @@ async def create_article(
     body: ArticleCreateRequest, viewer: ViewerDep, service: ArticleServiceDep
 ) -> JSONBytes:
     """Create an article."""
-    article = await service.create_article(author_id=viewer.user_id, new=body.article)
-    return JSONBytes({"article": article}, status_code=201)
+    created = await service.create_article(author_id=viewer.user_id, new=body.article)
+    return JSONBytes(created, status_code=201)
 
 
 @router.get("/articles/{slug}", responses=ONE)
@@ -85,7 +85,7 @@ async def update_article(
     article = await service.update_article(
         slug=slug, viewer_id=viewer.user_id, changes=body.article
     )
-    return JSONBytes({"article": article})
+    return JSONBytes(article)
 
 
 @router.delete("/articles/{slug}", status_code=204)
@@ -101,7 +101,7 @@ async def favorite_article(
 ) -> JSONBytes:
     """Favorite an article."""
     article = await service.favorite(slug=slug, viewer_id=viewer.user_id, on=True)
-    return JSONBytes({"article": article})
+    return JSONBytes(article)
 
 
 @router.delete("/articles/{slug}/favorite", responses=ONE)
@@ -110,4 +110,4 @@ async def unfavorite_article(
 ) -> JSONBytes:
     """Remove a favorite."""
     article = await service.favorite(slug=slug, viewer_id=viewer.user_id, on=False)
-    return JSONBytes({"article": article})
+    return JSONBytes(article)

@@ -6,6 +6,7 @@ import secrets
 from functools import partial
 from typing import Any
 
+import orjson
 from slugify import slugify
 
 from brisk import overlay
@@ -77,12 +78,12 @@ class ArticleService:
             total = await repo.count_articles(self.db, filters=filters)
         return {"articles": [article_card(r) for r in rows], "articlesCount": total}
 
-    async def list_feed(self, *, viewer_id: int, limit: int, offset: int) -> dict[str, Any]:
+    async def list_feed(self, *, viewer_id: int, limit: int, offset: int) -> bytes:
         rows = await repo.list_feed(self.db, viewer_id=viewer_id, limit=limit, offset=offset)
         total = page_total(rows)
         if total is None:
             total = await repo.count_feed(self.db, viewer_id=viewer_id)
-        return {"articles": [article_card(r) for r in rows], "articlesCount": total}
+        return orjson.dumps({"articles": [article_card(r) for r in rows], "articlesCount": total})
 
     def shared_key(self, slug: str) -> Key:
         """Where the anonymous body of GET /articles/{slug} is cached (the fast path reads it)."""
@@ -105,7 +106,7 @@ class ArticleService:
             raise NotFoundError("article")
         return article_public(row)
 
-    async def create_article(self, *, author_id: int, new: ArticleCreate) -> dict[str, Any]:
+    async def create_article(self, *, author_id: int, new: ArticleCreate) -> bytes:
         slug = make_slug(new.title)
         async with self.db.transaction() as tx:
             article_id = await repo.create_article(
@@ -121,11 +122,9 @@ class ArticleService:
             article = await self._read(tx, slug=slug, viewer_id=author_id)
             stale = await self.cache.stale(tx, [self.cache.keys.tags()], [ARTICLES])
         await self.cache.invalidate(stale)
-        return article
+        return orjson.dumps({"article": article})
 
-    async def update_article(
-        self, *, slug: str, viewer_id: int, changes: ArticleUpdate
-    ) -> dict[str, Any]:
+    async def update_article(self, *, slug: str, viewer_id: int, changes: ArticleUpdate) -> bytes:
         async with self.db.transaction() as tx:
             current = await self._owned(tx, slug=slug, viewer_id=viewer_id, action="edit")
             new_slug = None
@@ -153,7 +152,7 @@ class ArticleService:
                 dropped.append(keys.tags())
             stale = await self.cache.stale(tx, dropped, [ARTICLES])
         await self.cache.invalidate(stale)
-        return article
+        return orjson.dumps({"article": article})
 
     async def delete_article(self, *, slug: str, viewer_id: int) -> None:
         async with self.db.transaction() as tx:
@@ -176,7 +175,7 @@ class ArticleService:
             raise ForbiddenError(f"{action} this article")
         return current
 
-    async def favorite(self, *, slug: str, viewer_id: int, on: bool) -> dict[str, Any]:
+    async def favorite(self, *, slug: str, viewer_id: int, on: bool) -> bytes:
         async with self.db.transaction() as tx:
             target = await repo.get_article_id(tx, slug=slug)
             if target is None:
@@ -196,4 +195,4 @@ class ArticleService:
                 [ARTICLES, viewer(viewer_id), *inbox_versions],
             )
         await self.cache.invalidate(stale)
-        return article
+        return orjson.dumps({"article": article})

@@ -39,7 +39,7 @@ async def create_comment(
     comment = await service.create_comment(
         slug=slug, author_id=viewer.user_id, body=body.comment.body
     )
-    return JSONBytes({"comment": comment})
+    return JSONBytes(comment)
 
 
 @router.delete("/articles/{slug}/comments/{id}", status_code=204)

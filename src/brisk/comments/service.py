@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+import orjson
+
 from brisk import overlay
 from brisk.cache import Cache, Stale
 from brisk.comments import repository as repo
@@ -47,7 +49,7 @@ class CommentService:
             raise NotFoundError("article")
         return {"comments": [comment_public(r) for r in rows if r["id"] is not None]}
 
-    async def create_comment(self, *, slug: str, author_id: int, body: str) -> dict[str, Any]:
+    async def create_comment(self, *, slug: str, author_id: int, body: str) -> bytes:
         async with self.db.transaction() as tx:
             row = await repo.create_comment(tx, slug=slug, author_id=author_id, body=body)
             if row is None:
@@ -55,7 +57,7 @@ class CommentService:
             notified = await notifications.create_comment_notification(tx, comment_id=row["id"])
             stale = await self._stale(tx, slug, notified)
         await self.cache.invalidate(stale)
-        return comment_public(row)
+        return orjson.dumps({"comment": comment_public(row)})
 
     async def delete_comment(self, *, slug: str, comment_id: int, viewer_id: int) -> None:
         async with self.db.transaction() as tx:

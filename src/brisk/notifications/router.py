@@ -35,7 +35,7 @@ async def count_unread_notifications(
 ) -> JSONBytes:
     """How many of your notifications are unread."""
     count = await service.count_unread(viewer_id=viewer.user_id)
-    return JSONBytes({"unreadCount": count})
+    return JSONBytes(count)
 
 
 @router.post("/notifications/read", responses=COUNT)
@@ -48,4 +48,4 @@ async def mark_notifications_read(
         ids=None if body.ids is None else [int(i) for i in body.ids],
         up_to=None if body.upTo is None else int(body.upTo),
     )
-    return JSONBytes({"unreadCount": count})
+    return JSONBytes(count)

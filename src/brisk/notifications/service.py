@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import orjson
 
 from brisk.cache import Cache
 from brisk.db import Database
 from brisk.notifications import repository as repo
 from brisk.notifications.invalidation import inbox_stale
 from brisk.notifications.views import notification_public
+
+
+def _unread(count: int) -> bytes:
+    return orjson.dumps({"unreadCount": count})
 
 
 class NotificationService:
@@ -18,7 +22,7 @@ class NotificationService:
 
     async def list_notifications(
         self, *, viewer_id: int, limit: int, before: int | None, unread: bool
-    ) -> dict[str, Any]:
+    ) -> bytes:
         # One row more than asked says whether an older page exists, so the last page has no
         # cursor instead of a cursor to an empty page.
         rows = await repo.list_notifications(
@@ -26,16 +30,17 @@ class NotificationService:
         )
         page = [notification_public(r) for r in rows[:limit]]
         next_cursor = page[-1]["id"] if len(rows) > limit else None
-        return {"notifications": page, "nextCursor": next_cursor}
+        return orjson.dumps({"notifications": page, "nextCursor": next_cursor})
 
-    async def count_unread(self, *, viewer_id: int) -> int:
+    async def count_unread(self, *, viewer_id: int) -> bytes:
         async def load() -> bytes:
             return b"%d" % await repo.count_unread(self.db, recipient_id=viewer_id)
 
-        return int(await self.cache.get_or_load(self.cache.keys.unread(viewer_id), load))
+        count = int(await self.cache.get_or_load(self.cache.keys.unread(viewer_id), load))
+        return _unread(count)
 
-    async def mark_read(self, *, viewer_id: int, ids: list[int] | None, up_to: int | None) -> int:
-        """Mark the viewer's own notifications read; returns their unread count afterwards."""
+    async def mark_read(self, *, viewer_id: int, ids: list[int] | None, up_to: int | None) -> bytes:
+        """Mark the viewer's own notifications read; answers their unread count afterwards."""
         async with self.db.transaction() as tx:
             if ids is not None:
                 await repo.mark_read(tx, recipient_id=viewer_id, ids=ids)
@@ -45,4 +50,4 @@ class NotificationService:
             unread = await repo.count_unread(tx, recipient_id=viewer_id)
             stale = await self.cache.stale(tx, *inbox_stale(self.cache.keys, viewer_id))
         await self.cache.invalidate(stale)
-        return unread
+        return _unread(unread)

@@ -39,7 +39,7 @@ async def follow_user(
 ) -> JSONBytes:
     """Follow a user."""
     profile = await service.follow(username=username, viewer_id=viewer.user_id)
-    return JSONBytes({"profile": profile})
+    return JSONBytes(profile)
 
 
 @router.delete("/profiles/{username}/follow")
@@ -48,4 +48,4 @@ async def unfollow_user(
 ) -> JSONBytes:
     """Stop following a user."""
     profile = await service.unfollow(username=username, viewer_id=viewer.user_id)
-    return JSONBytes({"profile": profile})
+    return JSONBytes(profile)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+import orjson
+
 from brisk import overlay
 from brisk.cache import Cache, Key, viewer
 from brisk.db import Database
@@ -41,7 +43,7 @@ class ProfileService:
             raise NotFoundError("profile")
         return profile_public(row)
 
-    async def follow(self, *, username: str, viewer_id: int) -> dict[str, Any]:
+    async def follow(self, *, username: str, viewer_id: int) -> bytes:
         async with self.db.transaction() as tx:
             row = await repo.get_profile(tx, username=username, viewer_id=viewer_id)
             if row is None:
@@ -57,9 +59,9 @@ class ProfileService:
             inbox_keys, inbox_versions = inbox_stale(self.cache.keys, notified)
             stale = await self.cache.stale(tx, inbox_keys, [viewer(viewer_id), *inbox_versions])
         await self.cache.invalidate(stale)
-        return profile_public(row, following=True)
+        return orjson.dumps({"profile": profile_public(row, following=True)})
 
-    async def unfollow(self, *, username: str, viewer_id: int) -> dict[str, Any]:
+    async def unfollow(self, *, username: str, viewer_id: int) -> bytes:
         async with self.db.transaction() as tx:
             row = await repo.get_profile(tx, username=username, viewer_id=viewer_id)
             if row is None:
@@ -67,4 +69,4 @@ class ProfileService:
             await repo.delete_follow(tx, follower_id=viewer_id, followee_id=row["id"])
             stale = await self.cache.stale(tx, versions=[viewer(viewer_id)])
         await self.cache.invalidate(stale)
-        return profile_public(row, following=False)
+        return orjson.dumps({"profile": profile_public(row, following=False)})

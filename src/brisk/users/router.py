@@ -22,13 +22,13 @@ async def register(
 ) -> JSONBytes:
     """Register a new user."""
     user = await service.register(body.user, client=client)
-    return JSONBytes({"user": user}, status_code=201)
+    return JSONBytes(user, status_code=201)
 
 
 @router.post("/users/login")
 async def login(body: UserLoginRequest, client: ClientDep, service: UserServiceDep) -> JSONBytes:
     """Log in with email and password."""
-    return JSONBytes({"user": await service.login(body.user, client=client)})
+    return JSONBytes(await service.login(body.user, client=client))
 
 
 @router.get("/user")
@@ -45,4 +45,4 @@ async def update_current_user(
     user = await service.update_current_user(
         user_id=viewer.user_id, token=viewer.token, changes=body.user
     )
-    return JSONBytes({"user": user})
+    return JSONBytes(user)

@@ -1,4 +1,4 @@
-"""Registration, login and profile edits; returns the public user as a dict."""
+"""Registration, login and profile edits; each answers the response body, enveloped JSON."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ from brisk.users.schemas import UserCreate, UserLogin, UserUpdate
 from brisk.users.views import user_public
 
 
+def _user(row: Any, token: str) -> bytes:
+    return orjson.dumps({"user": user_public(row, token)})
+
+
 def _with_token(cached: bytes, token: str) -> bytes:
     """{"user": {..., "token": token}} around the cached fields, without re-parsing them."""
     return b'{"user":{"token":' + orjson.dumps(token) + b"," + cached[1:] + b"}"
@@ -31,22 +35,22 @@ class UserService:
         self.limiter = limiter
         self.cache = cache
 
-    async def register(self, new: UserCreate, *, client: str | None) -> dict[str, Any]:
+    async def register(self, new: UserCreate, *, client: str | None) -> bytes:
         # Counted before the ~50 ms password hash, so a flood is refused cheaply.
         await self.limiter.check("register", address=client, account=new.email)
         password_hash = await hash_password(new.password)
         row = await repo.create_user(
             self.db, username=new.username, email=new.email, password_hash=password_hash
         )
-        return user_public(row, self.tokens.issue(row["id"], row["token_generation"]))
+        return _user(row, self.tokens.issue(row["id"], row["token_generation"]))
 
-    async def login(self, credentials: UserLogin, *, client: str | None) -> dict[str, Any]:
+    async def login(self, credentials: UserLogin, *, client: str | None) -> bytes:
         await self.limiter.check("login", address=client, account=credentials.email)
         row = await repo.get_user_by_email(self.db, email=credentials.email)
         password_hash = row["password_hash"] if row else None
         if not await verify_password(password_hash, credentials.password) or row is None:
             raise InvalidCredentialsError()
-        return user_public(row, self.tokens.issue(row["id"], row["token_generation"]))
+        return _user(row, self.tokens.issue(row["id"], row["token_generation"]))
 
     async def token_is_current(self, claims: TokenClaims) -> bool:
         """Whether the token is of its user's current generation (no password change since)."""
@@ -74,9 +78,7 @@ class UserService:
 
         return _with_token(await self.cache.get_or_load(self.cache.keys.user(user_id), load), token)
 
-    async def update_current_user(
-        self, *, user_id: int, token: str, changes: UserUpdate
-    ) -> dict[str, Any]:
+    async def update_current_user(self, *, user_id: int, token: str, changes: UserUpdate) -> bytes:
         password_hash = await hash_password(changes.password) if changes.password else None
         async with self.db.transaction() as tx:
             row = await repo.update_user(
@@ -94,7 +96,7 @@ class UserService:
         await self.cache.invalidate(stale)
         if password_hash is not None:  # the request's own token was just revoked with the rest
             token = self.tokens.issue(row["id"], row["token_generation"])
-        return user_public(row, token)
+        return _user(row, token)
 
     async def _stale(self, tx: Executor, row: Any, *, profile_changed: bool) -> Stale:
         keys = self.cache.keys
