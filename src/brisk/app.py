@@ -21,6 +21,7 @@ from brisk.api.fastpath import CachedReadFastPath
 from brisk.api.http_cache import HttpCaching
 from brisk.api.limits import BodySizeLimit
 from brisk.api.openapi import document
+from brisk.api.response_headers import SafeResponseHeaders
 from brisk.api.responses import JSONBytes
 from brisk.articles import router as articles
 from brisk.cache.redis_client import RedisClient, close_redis, create_redis
@@ -120,6 +121,7 @@ def create_app(
         declared = [(d.router, getattr(d, "CACHED_READS", ())) for d in DOMAIN_ROUTES]
         reads = CachedReads.declared(declared, prefix=API_PREFIX)
         app.add_middleware(CachedReadFastPath, reads=reads)
+    app.add_middleware(SafeResponseHeaders)  # outside the fast path: its answers too
     if settings.http.trusted_proxies:
         # Outermost but for telemetry (which reads no address): the client address is
         # settled before anything reads it.

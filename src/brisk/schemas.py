@@ -69,7 +69,14 @@ Email = Annotated[
 ]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256), Text]
 Bio = Annotated[str, StringConstraints(max_length=2000), Text]
-ImageUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048), Text]
+# An absolute http(s) URL, or "" for none: `javascript:` and `data:` URLs would be stored XSS in
+# any frontend that renders the image (issue 14).
+IMAGE_URL = r"^(|[hH][tT][tT][pP][sS]?://[^\s\x00]+)$"
+ImageUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2048, pattern=IMAGE_URL),
+    _NoNul(IMAGE_URL),
+]
 Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NonBlankText
 ]
@@ -104,7 +111,7 @@ def no_nulls(schema: dict[str, Any]) -> None:
             prop.update(next(b for b in branches if b.get("type") != "null"))
 
 
-def _patch_schema(schema: dict[str, Any]) -> None:
+def patch_schema(schema: dict[str, Any]) -> None:
     no_nulls(schema)
     schema["minProperties"] = 1
 
@@ -118,7 +125,7 @@ def refuse_nulls(model: BaseModel) -> None:
 class Patch(Strict):
     """A partial update: at least one field, none of them null."""
 
-    model_config = ConfigDict(json_schema_extra=_patch_schema)
+    model_config = ConfigDict(json_schema_extra=patch_schema)
 
     @model_validator(mode="after")
     def _some_and_no_null(self) -> Self:

@@ -187,6 +187,10 @@ class TelemetrySettings(BaseModel):
     access_log: bool = True
     # Queries at least this slow are logged (name and time, never the parameters) and counted.
     slow_query_seconds: float = Field(default=0.1, gt=0)
+    # What Server-Timing tells a client: "total" (app time only), "signed-in" (the db and
+    # cache detail to requests with a token) or "all". The detail says whether a resource was
+    # read recently (a cache hit), so by default nobody gets it; the lab asks for "all".
+    server_timing: Literal["total", "signed-in", "all"] = "total"
     # How often the event-loop lag and the pool gauges are sampled.
     sample_interval_seconds: float = Field(default=0.5, gt=0)
     # The live page at /_perf (and its data at /_perf/data); off unless asked for.

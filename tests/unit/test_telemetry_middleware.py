@@ -95,7 +95,7 @@ async def test_unknown_methods_share_one_label() -> None:
 
 
 async def test_server_timing_adds_up_the_requests_queries_and_cache_calls() -> None:
-    h = Harness()
+    h = Harness(server_timing="all")
     async with h.client() as client:
         response = await client.get("/api/things/x")
     timing = response.headers["server-timing"]
@@ -115,10 +115,28 @@ async def test_server_timing_adds_up_the_requests_queries_and_cache_calls() -> N
 
 
 async def test_concurrent_tasks_of_a_request_count_towards_it() -> None:
-    h = Harness()
+    h = Harness(server_timing="all")
     async with h.client() as client:
         response = await client.get("/api/concurrent")
     assert 'desc="3 queries"' in response.headers["server-timing"]
+
+
+@pytest.mark.parametrize(
+    ("detail", "anonymous", "signed_in"),
+    [("total", False, False), ("signed-in", False, True), ("all", True, True)],
+)
+async def test_server_timing_detail_is_a_setting(
+    detail: str, anonymous: bool, signed_in: bool
+) -> None:
+    h = Harness(server_timing=detail)
+    async with h.client() as client:
+        plain = await client.get("/api/concurrent")
+        with_token = await client.get("/api/concurrent", headers={"Authorization": "Token t"})
+    for response, shown in ((plain, anonymous), (with_token, signed_in)):
+        timing = response.headers["server-timing"]
+        assert ("queries" in timing) is shown, (detail, timing)
+        assert ("cache;" in timing) is shown, (detail, timing)
+        assert "app;dur=" in timing
 
 
 @pytest.mark.parametrize(

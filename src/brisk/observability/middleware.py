@@ -67,9 +67,12 @@ class RouteTemplates:
         return template or str(getattr(route, "path_format", UNMATCHED))
 
 
-def server_timing(timing: RequestTiming, app_seconds: float) -> bytes:
+def server_timing(timing: RequestTiming, app_seconds: float, *, detail: bool = True) -> bytes:
     """`db` and `cache`: time in queries and cache calls (concurrent ones add up);
-    `app`: the whole request inside brisk up to the response headers. Durations in ms."""
+    `app`: the whole request inside brisk up to the response headers. Durations in ms.
+    Without `detail`, only `app`: the rest tells anyone whether a resource was read lately."""
+    if not detail:
+        return f"app;dur={app_seconds * 1000:.3f}".encode()
     return (
         f'db;dur={timing.db_seconds * 1000:.3f};desc="{timing.db_queries} queries", '
         f'cache;dur={timing.cache_seconds * 1000:.3f};desc="{timing.cache_calls} calls, '
@@ -117,8 +120,11 @@ class TelemetryMiddleware:
         tracing: Tracing | None = None,
         routes: Callable[[], Iterable[Any]] = tuple,
         in_flight: InFlight | None = None,
+        server_timing_detail: str = "all",
     ) -> None:
         self.app = app
+        # "all", "signed-in" (requests carrying a token) or "total" (TelemetrySettings).
+        self.server_timing_detail = server_timing_detail
         self.metrics = metrics
         self.access_log = access_log
         self.recorder = recorder
@@ -138,6 +144,7 @@ class TelemetryMiddleware:
         token = current_timing.set(timing)
         span = self.tracing.start_request(scope) if self.tracing is not None else None
         status = 500  # what the client gets if the app raises before answering
+        detail = self._detail(scope)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
@@ -147,7 +154,10 @@ class TelemetryMiddleware:
                 message["headers"] = [
                     *message.get("headers", ()),
                     (b"x-request-id", request_id),
-                    (b"server-timing", server_timing(timing, time.perf_counter() - started)),
+                    (
+                        b"server-timing",
+                        server_timing(timing, time.perf_counter() - started, detail=detail),
+                    ),
                 ]
             await send(message)
 
@@ -159,6 +169,13 @@ class TelemetryMiddleware:
             self.in_flight.count -= 1
             current_timing.reset(token)
             self._finish(scope, timing, status, elapsed, span)
+
+    def _detail(self, scope: Scope) -> bool:
+        if self.server_timing_detail == "all":
+            return True
+        if self.server_timing_detail == "total":
+            return False
+        return any(name == b"authorization" for name, _ in scope["headers"])
 
     def _finish(
         self, scope: Scope, timing: RequestTiming, status: int, elapsed: float, span: Any

@@ -61,6 +61,7 @@ class Telemetry:
                 tracing=self.tracing,
                 routes=lambda: app.router.routes,
                 in_flight=self.in_flight,
+                server_timing_detail=self.settings.server_timing,
             )
 
     async def start(self, services: Services) -> None:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from brisk.schemas import Bio, Email, ImageUrl, Lenient, Password, Username
+from brisk.schemas import (
+    Bio,
+    Email,
+    ImageUrl,
+    Lenient,
+    Password,
+    Username,
+    patch_schema,
+    refuse_nulls,
+)
 from brisk.users.views import UserPublic
 
 
@@ -20,6 +29,10 @@ class UserLogin(Lenient):
 
 
 class UserUpdate(Lenient):
+    """Absent fields stay as they are; an explicit null is refused, as in the article update."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=patch_schema)
+
     username: Username | None = None
     email: Email | None = None
     password: Password | None = None
@@ -30,6 +43,7 @@ class UserUpdate(Lenient):
     def _at_least_one(self) -> UserUpdate:
         if not self.model_fields_set:
             raise ValueError("at least one field is required")
+        refuse_nulls(self)
         return self
 
     def shows_in_profile(self) -> bool:
