@@ -35,67 +35,80 @@ def _chosen(names: str) -> tuple[Profile, ...]:
     return tuple(p for p in ALL if p.name in wanted)
 
 
+# The command's options, one alias each, so its signature reads as a list of names.
+Scale = Annotated[
+    str, typer.Option(callback=scale_name, metavar="XS|S|M|L", help="data set (brisk seed)")
+]
+Quick = Annotated[
+    bool, typer.Option("--quick", help="XS, before and after only, short runs (1-2 minutes)")
+]
+ServiceUrl = Annotated[
+    str | None, typer.Option(help="measure this running service (seeded by brisk seed) instead")
+]
+JsonPath = Annotated[Path | None, typer.Option("--json", help="write the JSON here")]
+MarkdownPath = Annotated[
+    Path | None, typer.Option("--markdown", help="write the Markdown report here")
+]
+HtmlPath = Annotated[
+    Path | None, typer.Option("--html", help="write the HTML report (with plots) here")
+]
+Seconds = Annotated[float | None, typer.Option(help="length of each measured run")]
+MaxSeconds = Annotated[
+    float | None,
+    typer.Option(help="longest run a slow profile may get (default 40; 10 with --quick)"),
+]
+Repetitions = Annotated[int | None, typer.Option(min=1, help="closed runs per profile")]
+Connections = Annotated[int | None, typer.Option(min=1, help="closed-model clients")]
+Seed = Annotated[int, typer.Option(help="data set and request mix seed")]
+Keep = Annotated[bool, typer.Option("--keep", help="keep the per-run database copies afterwards")]
+Lock = Annotated[
+    Path | None, typer.Option(help="flock this file around each measurement (shared machines)")
+]
+Profiles = Annotated[
+    str | None,
+    typer.Option(
+        help="comma-separated profiles to run (default: all; before and after are always run)"
+    ),
+]
+Soak = Annotated[
+    str | None,
+    typer.Option(
+        help="instead: soak brisk for this long (10m, 90s) at 70% of its measured capacity "
+        "and report memory, errors and P99 over time"
+    ),
+]
+SoakWindow = Annotated[float, typer.Option(min=1, help="--soak: seconds per reported window")]
+DatabasePrefix = Annotated[
+    str, typer.Option(help="name prefix of the databases it creates", hidden=True)
+]
+DatabaseUrl = Annotated[
+    str | None, typer.Option(envvar="BRISK_DATABASE_URL", help="PostgreSQL (default: embedded)")
+]
+RedisUrl = Annotated[
+    str | None, typer.Option(envvar="BRISK_REDIS_URL", help="Redis (default: embedded)")
+]
+
+
 def bench_command(
-    scale: Annotated[
-        str,
-        typer.Option(callback=scale_name, metavar="XS|S|M|L", help="data set (brisk seed)"),
-    ] = "S",
-    quick: Annotated[
-        bool,
-        typer.Option("--quick", help="XS, before and after only, short runs (1-2 minutes)"),
-    ] = False,
-    url: Annotated[
-        str | None,
-        typer.Option(help="measure this running service (seeded by brisk seed) instead"),
-    ] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="write the JSON here")] = None,
-    markdown_path: Annotated[
-        Path | None, typer.Option("--markdown", help="write the Markdown report here")
-    ] = None,
-    html_path: Annotated[
-        Path | None, typer.Option("--html", help="write the HTML report (with plots) here")
-    ] = None,
-    seconds: Annotated[float | None, typer.Option(help="length of each measured run")] = None,
-    max_seconds: Annotated[
-        float | None,
-        typer.Option(help="longest run a slow profile may get (default 40; 10 with --quick)"),
-    ] = None,
-    repetitions: Annotated[int | None, typer.Option(min=1, help="closed runs per profile")] = None,
-    connections: Annotated[int | None, typer.Option(min=1, help="closed-model clients")] = None,
-    seed: Annotated[int, typer.Option(help="data set and request mix seed")] = 42,
-    keep: Annotated[
-        bool, typer.Option("--keep", help="keep the per-run database copies afterwards")
-    ] = False,
-    lock: Annotated[
-        Path | None,
-        typer.Option(help="flock this file around each measurement (shared machines)"),
-    ] = None,
-    profiles: Annotated[
-        str | None,
-        typer.Option(
-            help="comma-separated profiles to run (default: all; before and after are always run)"
-        ),
-    ] = None,
-    soak: Annotated[
-        str | None,
-        typer.Option(
-            help="instead: soak brisk for this long (10m, 90s) at 70% of its measured capacity "
-            "and report memory, errors and P99 over time"
-        ),
-    ] = None,
-    soak_window: Annotated[
-        float, typer.Option(min=1, help="--soak: seconds per reported window")
-    ] = 30.0,
-    database_prefix: Annotated[
-        str, typer.Option(help="name prefix of the databases it creates", hidden=True)
-    ] = "brisk_lab",
-    database_url: Annotated[
-        str | None,
-        typer.Option(envvar="BRISK_DATABASE_URL", help="PostgreSQL (default: embedded)"),
-    ] = None,
-    redis_url: Annotated[
-        str | None, typer.Option(envvar="BRISK_REDIS_URL", help="Redis (default: embedded)")
-    ] = None,
+    scale: Scale = "S",
+    quick: Quick = False,
+    url: ServiceUrl = None,
+    json_path: JsonPath = None,
+    markdown_path: MarkdownPath = None,
+    html_path: HtmlPath = None,
+    seconds: Seconds = None,
+    max_seconds: MaxSeconds = None,
+    repetitions: Repetitions = None,
+    connections: Connections = None,
+    seed: Seed = 42,
+    keep: Keep = False,
+    lock: Lock = None,
+    profiles: Profiles = None,
+    soak: Soak = None,
+    soak_window: SoakWindow = 30.0,
+    database_prefix: DatabasePrefix = "brisk_lab",
+    database_url: DatabaseUrl = None,
+    redis_url: RedisUrl = None,
 ) -> None:
     """Measure before (naive) against after (brisk), each technique alone, and the article's
     four claims, with wrk and an open-model generator; report in the terminal, JSON, Markdown
@@ -120,8 +133,8 @@ def bench_command(
     plan.repetitions = repetitions or plan.repetitions
     plan.connections = connections or plan.connections
     if soak is not None:
-        _soak(plan, SoakPlan(parse_duration(soak), window_seconds=soak_window), database_url,
-              redis_url, console, json_path)  # fmt: skip
+        soaking = SoakPlan(parse_duration(soak), window_seconds=soak_window)
+        _soak(plan, soaking, database_url, redis_url, console, json_path)
         return
     report = _run(plan, url, database_url, redis_url, console)
     if url is not None:
