@@ -90,8 +90,6 @@ GROWING = {
     "mark-notifications-read-up-to": f"{_FAN_OUT}: every unread notification up to the id",
     "list-articles-by-author-filtered": "author's articles scanned, the tag a per-row probe",
     "count-articles-by-author-filtered": "counts the author's articles with the tag",
-    "list-articles-favorited-by": "sorts all of the user's favorites for a page",
-    "list-articles-favorited-by-tagged": "the user's favorites scanned, the tag a probe",
     "list-user-authored-slugs": "every slug the user wrote or commented on",
     "count-feed": "sums a counter per followed author",
 }
@@ -137,6 +135,7 @@ PAGE_INDEX = {
     "list-articles": "articles_created_idx",
     "list-articles-by-author": "articles_author_created_idx",
     "list-articles-by-tag": "article_tags_tag_created_idx",
+    "list-articles-favorited-by": "favorites_user_page_idx",
     "list-comments": "comments_article_created_idx",
     "list-notifications": "notifications_recipient_idx",
     "list-unread-notifications": "notifications_unread_idx",

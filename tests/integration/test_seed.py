@@ -235,7 +235,10 @@ async def test_foreign_key_check_catches_an_orphan(
     await tx.start()
     try:
         await db.execute("SET LOCAL session_replication_role = replica")
-        await db.execute("INSERT INTO favorites (user_id, article_id) VALUES (1, 999999)")
+        await db.execute(
+            "INSERT INTO favorites (user_id, article_id, article_created_at)"
+            " VALUES (1, 999999, now())"
+        )
         with pytest.raises(RuntimeError, match="favorites"):
             await seed_module._check(db, seeded[2], foreign_keys=True, report=lambda *_: None)
     finally:

@@ -87,10 +87,11 @@ FROM page CROSS JOIN LATERAL (
 -- include: article-from-page
 
 -- name: list-articles-favorited-by
+-- Favorites keep their article's created_at (migration 0007): the head of one index range.
 WITH page AS (
-    SELECT a.id FROM favorites f JOIN articles a ON a.id = f.article_id
+    SELECT f.article_id AS id FROM favorites f
     WHERE f.user_id = (SELECT id FROM users WHERE username = $3)
-    ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET $2
+    ORDER BY f.article_created_at DESC, f.article_id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
      , (SELECT favorited_articles_count FROM users WHERE username = $3) AS total
@@ -131,12 +132,13 @@ FROM page CROSS JOIN LATERAL (
 -- name: list-articles-favorited-by-tagged
 -- A user's favorites with a tag (rare): the user's favorites drive, the tag is a probe.
 WITH page AS (
-    SELECT a.id FROM favorites f JOIN articles a ON a.id = f.article_id
+    SELECT f.article_id AS id FROM favorites f
     WHERE f.user_id = (SELECT id FROM users WHERE username = $3)
       AND EXISTS (
           SELECT 1 FROM article_tags at
-          WHERE at.article_id = a.id AND at.tag_id = (SELECT id FROM tags WHERE name = $4))
-    ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET $2
+          WHERE at.article_id = f.article_id
+            AND at.tag_id = (SELECT id FROM tags WHERE name = $4))
+    ORDER BY f.article_created_at DESC, f.article_id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
      , (
@@ -283,7 +285,8 @@ UPDATE tags SET articles_count = articles_count - 1 WHERE id IN (SELECT tag_id F
 -- The counters move in the same statement as the row, and only when the row is new; a row
 -- comes back only then.
 WITH added AS (
-    INSERT INTO favorites (user_id, article_id) VALUES ($1, $2)
+    INSERT INTO favorites (user_id, article_id, article_created_at)
+    SELECT $1, a.id, a.created_at FROM articles a WHERE a.id = $2
     ON CONFLICT DO NOTHING RETURNING user_id, article_id
 ), by_user AS (
     UPDATE users SET favorited_articles_count = favorited_articles_count + 1

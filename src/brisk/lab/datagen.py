@@ -283,9 +283,10 @@ def _favorites(plan: _Plan) -> Iterator[Row]:
 
     for article in range(1, plan.scale.articles + 1):
         posted = plan.article_time.at(article)
+        created = _at(posted)  # the article's, as its favorites keep it
         for user in _distinct(rng, draw, plan.favorites.count(article), n, 0):
             since = max(posted, plan.user_time.at(user))
-            yield user, article, _at(rng.uniform(since, _END))
+            yield user, article, _at(rng.uniform(since, _END)), created
 
 
 def _comments(plan: _Plan) -> Iterator[Row]:

@@ -29,10 +29,11 @@ async def _favorite(request: Request, slug: str, *, on: bool) -> JSONResponse:
             return error(404, "article")
         if on:
             done = await conn.execute(
-                "INSERT INTO favorites (user_id, article_id) VALUES ($1, $2)"
-                " ON CONFLICT DO NOTHING",
+                "INSERT INTO favorites (user_id, article_id, article_created_at)"
+                " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                 me,
                 found["id"],
+                found["created_at"],
             )
             change = 1 if done.endswith(" 1") else 0
         else:
