@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from brisk.cli import app
+from brisk.cli import build_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 README = (REPO_ROOT / "README.md").read_text()
@@ -42,7 +42,7 @@ def test_every_install_line_installs_this_project() -> None:
 
 def test_readme_and_help_give_the_same_quick_bench_duration() -> None:
     readme_line = next(line for line in README.splitlines() if "brisk bench --quick" in line)
-    help_text = CliRunner().invoke(app, ["bench", "--help"], terminal_width=200).output
+    help_text = CliRunner().invoke(build_app(), ["bench", "--help"], terminal_width=200).output
     duration = re.search(r"(\d+-\d+ minutes)", readme_line)
     assert duration is not None, readme_line
     assert duration.group(1) in " ".join(help_text.split())

@@ -1,10 +1,8 @@
-"""The `brisk` command: serve, migrate, demo data."""
+"""`brisk serve`: the API on uvicorn, on the configured or the embedded servers."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import logging.config
 import os
 import signal
 from typing import Annotated
@@ -12,13 +10,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from brisk.cli.migrate import run_migrations
 from brisk.observability.logs import logging_config
 from brisk.observability.multiproc import metrics_dir
 from brisk.servers import load_settings, resolved_servers
 from brisk.settings import Settings
-
-app = typer.Typer(help="brisk: a fast, measured RealWorld (Conduit) API.", no_args_is_help=True)
-console = Console(stderr=True)
 
 
 def _exit_on_sigterm() -> None:
@@ -40,7 +36,6 @@ def _export(settings: Settings) -> None:
         os.environ["BRISK_DEV"] = "1"
 
 
-@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
@@ -56,13 +51,17 @@ def serve(
     """Serve the API (on embedded PostgreSQL and Valkey when no URLs are configured)."""
     import uvicorn
 
-    base = load_settings(**({"dev": True} if dev else {}))
-    base.db.workers = workers
+    configured = load_settings(**({"dev": True} if dev else {}))
+    # A new object, not an edit of the loaded one: settings never change once built.
+    base = configured.model_copy(
+        update={"db": configured.db.model_copy(update={"workers": workers})}
+    )
+    console = Console(stderr=True)
     _exit_on_sigterm()
     with resolved_servers(base, console) as settings:
         assert settings.database_url is not None
         if migrate_first or settings.dev or demo:
-            _run_migrations(settings)
+            run_migrations(settings, console)
         if demo:
             from brisk.demo import DEMO_LOGINS, load_demo
 
@@ -89,50 +88,3 @@ def serve(
                 proxy_headers=False,
                 timeout_graceful_shutdown=settings.http.shutdown_grace_seconds,
             )
-
-
-def _run_migrations(settings: Settings) -> None:
-    from brisk.db.migrations import migrate as apply
-
-    assert settings.database_url is not None
-    # Behind PgBouncer the app cannot send plan_cache_mode when it connects (ADR 0013): it
-    # becomes the role's default in this database, which every server connection starts with.
-    role_settings = (
-        {"plan_cache_mode": settings.db.plan_cache_mode} if settings.db.pgbouncer else {}
-    )
-    applied = asyncio.run(apply(settings.database_url, role_settings=role_settings))
-    names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none (up to date)"
-    console.print(f"migrations applied: {names}")
-
-
-@app.command()
-def migrate() -> None:
-    """Apply pending database migrations to BRISK_DATABASE_URL."""
-    settings = load_settings(dev=True)  # migrating needs no secret
-    if not settings.database_url:
-        console.print("[red]BRISK_DATABASE_URL is not set[/red]")
-        raise typer.Exit(2)
-    _run_migrations(settings)
-
-
-def _register_lab_commands() -> None:
-    from brisk.lab.bench_cli import bench_command
-    from brisk.lab.seed import seed_command
-
-    app.command("seed")(seed_command)
-    app.command("bench")(bench_command)
-    from brisk.doctor.command import doctor_command
-
-    app.command("doctor")(doctor_command)
-
-
-_register_lab_commands()
-
-
-def main() -> None:  # pragma: no cover - console entry
-    logging.config.dictConfig(logging_config())
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,0 +1,36 @@
+"""`brisk migrate`, and applying migrations for any command that needs them (serve --dev)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from rich.console import Console
+
+from brisk.servers import load_settings
+from brisk.settings import Settings
+
+
+def run_migrations(settings: Settings, console: Console) -> None:
+    """Apply the pending migrations to settings.database_url and say which ran."""
+    from brisk.db.migrations import migrate as apply
+
+    assert settings.database_url is not None
+    # Behind PgBouncer the app cannot send plan_cache_mode when it connects (ADR 0013): it
+    # becomes the role's default in this database, which every server connection starts with.
+    role_settings = (
+        {"plan_cache_mode": settings.db.plan_cache_mode} if settings.db.pgbouncer else {}
+    )
+    applied = asyncio.run(apply(settings.database_url, role_settings=role_settings))
+    names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none (up to date)"
+    console.print(f"migrations applied: {names}")
+
+
+def migrate() -> None:
+    """Apply pending database migrations to BRISK_DATABASE_URL."""
+    console = Console(stderr=True)
+    settings = load_settings(dev=True)  # migrating needs no secret
+    if not settings.database_url:
+        console.print("[red]BRISK_DATABASE_URL is not set[/red]")
+        raise typer.Exit(2)
+    run_migrations(settings, console)
