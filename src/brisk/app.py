@@ -82,7 +82,7 @@ def create_app(
         redis = _redis_client(settings)
         services = app.state.services = build_services(settings, db, redis)
         await services.cache.start()
-        await telemetry.start(services)
+        await telemetry.start(services.db, services.cache)
         tune_gc()
         if drain_on_sigterm:
             drain.install()

@@ -27,6 +27,10 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     ("cache/*", ("brisk.db.routing", "brisk.api", "brisk.services", *DOMAIN_MODULES)),
     # The database room serves every domain and knows none of them.
     ("db/*", ("brisk.api", "brisk.cache", "brisk.services", *DOMAIN_MODULES)),
+    # A wire shape is data: it knows other shapes, nothing that moves bytes.
+    ("*/views.py", ("brisk.api", "brisk.cache", "brisk.db", "brisk.services", "fastapi")),
+    ("overlay/*", ("brisk.api", "brisk.services", "fastapi", "starlette")),
+    ("observability/*", ("brisk.services", *DOMAIN_MODULES)),
     # Only the entry points build the app; everything else is handed what it needs.
     ("*", ("brisk.app",)),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -18,7 +18,8 @@ from brisk.observability.tracing import Tracing, tracing_from_env
 from brisk.settings import Settings, TelemetrySettings
 
 if TYPE_CHECKING:
-    from brisk.services import Services
+    from brisk.cache import Cache
+    from brisk.db import Database
 
 
 class Telemetry:
@@ -64,16 +65,14 @@ class Telemetry:
                 server_timing_detail=self.settings.server_timing,
             )
 
-    async def start(self, services: Services) -> None:
+    async def start(self, db: Database, cache: Cache | None) -> None:
         """Register the observers and start sampling (lifespan, after the pools are open)."""
         if not self.settings.enabled:
             return
-        db = services.db
         db.observers.append(QueryObserver(self.metrics, self.settings.slow_query_seconds))
         db.acquire_observers.append(self.metrics.histogram(self.metrics.acquire_wait).observe)
         if self.tracing is not None:
             db.observers.append(self.tracing.query)
-        cache: Any = getattr(services, "cache", None)
         if cache is not None:
             cache.observers.append(CacheObserver(self.metrics, self.recorder))
             if self.tracing is not None:
