@@ -112,6 +112,10 @@ def test_every_profile_breaks_the_mix_down_per_kind(quick_report: dict[str, Any]
     assert after["kinds"]["article"]["db_queries_per_request"] is not None
     assert after["kinds"]["tags"]["cache_hit_ratio"] > 0.5
     assert before["kinds"]["article"]["db_queries_per_request"] is None
+    # Clients holding a popular article's ETag are told it has not changed (the writes change
+    # some of those articles, which then answer 200); the naive app sends no ETags at all.
+    assert "304" in after["kinds"]["article_revalidate"]["statuses"]
+    assert "304" not in before["kinds"].get("article_revalidate", {}).get("statuses", {})
     assert "after per kind" in quick_report["_md"]
     assert "articles_by_tag" in quick_report["_stdout"]
 

@@ -14,6 +14,7 @@ import pytest
 
 from brisk.lab.runner import Server, drive, free_port
 from brisk.lab.trivial import RESPONSE
+from brisk.lab.workload import Request, write_requests
 
 pytestmark = pytest.mark.integration
 STALL_SECONDS = 0.4
@@ -65,7 +66,7 @@ def stalling_server() -> Iterator[str]:
 
 def _requests(tmp_path: Path) -> Path:
     path = tmp_path / "r.tsv"
-    path.write_text("trivial\tGET\t/\t\t\n")
+    write_requests([Request("trivial", "GET", "/")], path)
     return path
 
 

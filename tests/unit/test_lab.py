@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from brisk.lab.kinds import by_kind, statuses, timeline
+from brisk.lab.openloop import encode
 from brisk.lab.report import REQUIRED, kind_rows, markdown, status_rows, table_rows
 from brisk.lab.report_html import html_page
 from brisk.lab.workload import (
@@ -27,6 +28,7 @@ SAMPLE = Sample(
     usernames=[f"user{i}" for i in range(50)],
     tags=["python", "postgres", "c++ & rust"],
     tokens=["t1", "t2"],
+    etags={"slug-0": '"tag-0"', "slug-1": '"tag-1"'},
 )
 
 
@@ -38,6 +40,17 @@ def test_mix_has_every_kind_and_five_percent_writes() -> None:
     assert writes / len(requests) == sum(MIX[k] for k in WRITES) / sum(MIX.values())
     assert 0.04 <= writes / len(requests) <= 0.06
     assert all(r.token for r in requests if r.kind in WRITES | {"dashboard", "feed"})
+
+
+def test_every_prefix_keeps_the_mix() -> None:
+    # The open run answers a prefix of the file; at a low rate, only a few hundred requests.
+    requests = build_requests(SAMPLE, count=2_000)
+    block = sum(MIX.values())
+    for end in (block, 3 * block, 7 * block):
+        assert Counter(r.kind for r in requests[:end]) == {
+            k: n * end // block for k, n in MIX.items()
+        }
+    assert len({tuple(r.kind for r in requests[i : i + block]) for i in (0, block, 2 * block)}) == 3
 
 
 def test_mix_is_seeded_and_skewed() -> None:
@@ -54,6 +67,22 @@ def test_request_file_round_trips(tmp_path: Path) -> None:
     assert read_requests(tmp_path / "r.tsv") == requests
     # Tags are URL-encoded, so a line never holds a stray tab or space.
     assert all(" " not in r.path for r in requests)
+
+
+def test_revalidating_clients_send_the_etag_they_hold() -> None:
+    revalidations = [r for r in build_requests(SAMPLE) if r.kind == "article_revalidate"]
+    assert revalidations
+    for r in revalidations:
+        slug = r.path.split("/")[3]
+        assert r.if_none_match == SAMPLE.etags[slug]
+        assert not r.token  # the shared, anonymous body
+        assert b"\r\nIf-None-Match: " + r.if_none_match.encode() + b"\r\n" in encode(r, "h", 1)
+    # A service that sends no ETags gets plain reads of the same kind.
+    plain = Sample(SAMPLE.slugs, SAMPLE.usernames, SAMPLE.tags, SAMPLE.tokens)
+    plain_revalidations = [r for r in build_requests(plain) if r.kind == "article_revalidate"]
+    assert plain_revalidations
+    assert all(r.if_none_match == "" for r in plain_revalidations)
+    assert all(b"If-None-Match" not in encode(r, "h", 1) for r in plain_revalidations)
 
 
 def _load(rps: float, ms: float) -> dict[str, Any]:

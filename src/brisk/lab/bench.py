@@ -27,7 +27,7 @@ from typing import Any
 from brisk.lab import claims, databases
 from brisk.lab.profiles import AFTER, ALL, QUICK, Profile
 from brisk.lab.runner import LoadResult, Server, cpus, drive
-from brisk.lab.workload import build_requests, only, sample_service, write_requests
+from brisk.lab.workload import Request, build_requests, only, sample_service, write_requests
 
 Step = Callable[[str], None]
 # The figures of the article the lab reproduces (its own table).
@@ -174,7 +174,7 @@ def generator_ceiling(step: Step) -> dict[str, Any]:
     gen_cpu, app_cpu = cpus()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "trivial.tsv"
-        path.write_text("trivial\tGET\t/\t\t\n")
+        write_requests([Request("trivial", "GET", "/")], path)
         with Server("brisk.lab.trivial", {}, cpu=app_cpu, module=True, ready_path="/") as server:
             step("generator ceiling (wrk)")
             closed = drive(server.url, path, 3, connections=64, cpu=gen_cpu)

@@ -102,6 +102,8 @@ def encode(request: Request, host: str, port: int) -> bytes:
     headers = [f"{request.method} {request.path} HTTP/1.1", f"Host: {host}:{port}"]
     if request.token:
         headers.append(f"Authorization: Token {request.token}")
+    if request.if_none_match:
+        headers.append(f"If-None-Match: {request.if_none_match}")
     body = request.body.encode()
     if body:
         headers += ["Content-Type: application/json", f"Content-Length: {len(body)}"]

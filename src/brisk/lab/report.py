@@ -133,7 +133,7 @@ KIND_HEADER = [
     "P99 ms",
     "DB queries/req",
     "cache hit",
-    "non-2xx",
+    "4xx/5xx",
 ]
 
 
@@ -145,7 +145,8 @@ def kind_rows(profile: dict[str, Any]) -> list[list[str]]:
     """One row per kind of request of a profile's open-model run (brisk.lab.kinds)."""
     rows = []
     for kind, k in profile.get("kinds", {}).items():
-        failed = sum(n for status, n in k["statuses"].items() if not status.startswith("2"))
+        # A 304 answers a revalidation: a success, as a 200 is.
+        failed = sum(n for status, n in k["statuses"].items() if status >= "400")
         rows.append(
             [
                 kind,

@@ -11,7 +11,7 @@ import json
 import random
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from brisk.lab.seed import SEED_PASSWORD
@@ -21,7 +21,9 @@ MIX: dict[str, int] = {
     "dashboard": 12,
     "article_list": 19,
     "articles_by_tag": 14,
-    "article": 15,
+    "article": 12,
+    # A client that already holds an article asks again with its ETag (304 while unchanged).
+    "article_revalidate": 3,
     "profile": 10,
     "feed": 10,
     "comments": 10,
@@ -33,6 +35,8 @@ MIX: dict[str, int] = {
 WRITES = frozenset({"favorite", "unfavorite", "comment"})
 # Users that sign in for the authenticated requests (each request picks one).
 VIEWERS = 16
+# The most popular articles, whose ETags the revalidating clients hold from the sampling.
+REVALIDATED = 20
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class Request:
     path: str
     token: str = ""
     body: str = ""
+    if_none_match: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,14 +57,20 @@ class Sample:
     usernames: list[str]
     tags: list[str]
     tokens: list[str]
+    # ETags of the most popular slugs as sampled (none when the service sends none).
+    etags: dict[str, str] = field(default_factory=dict)
 
 
 def _get(base: str, path: str, token: str = "") -> dict[str, object]:
+    return _get_with_etag(base, path, token)[0]
+
+
+def _get_with_etag(base: str, path: str, token: str = "") -> tuple[dict[str, object], str]:
     request = urllib.request.Request(base + path)  # noqa: S310 - the lab's own http URL
     if token:
         request.add_header("Authorization", f"Token {token}")
     with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-        return dict(json.load(response))
+        return dict(json.load(response)), response.headers.get("ETag", "")
 
 
 def _login(base: str, username: str) -> str:
@@ -85,7 +96,12 @@ def sample_service(base: str, *, pages: int = 5) -> Sample:
     slugs = [str(a["slug"]) for a in articles]
     authors = list(dict.fromkeys(str(a["author"]["username"]) for a in articles))  # type: ignore[index]
     tokens = [_login(base, name) for name in authors[:VIEWERS]]
-    return Sample(slugs=slugs, usernames=authors, tags=tags, tokens=tokens)
+    etags = {}
+    for slug in slugs[:REVALIDATED]:
+        tag = _get_with_etag(base, f"/api/articles/{urllib.parse.quote(slug)}")[1]
+        if tag:
+            etags[slug] = tag
+    return Sample(slugs=slugs, usernames=authors, tags=tags, tokens=tokens, etags=etags)
 
 
 def build_requests(sample: Sample, *, count: int = 2_000, seed: int = 42) -> list[Request]:
@@ -110,6 +126,10 @@ def build_requests(sample: Sample, *, count: int = 2_000, seed: int = 42) -> lis
                 return Request(kind, "GET", f"/api/articles?tag={tag}&limit=20")
             case "article":
                 return Request(kind, "GET", f"/api/articles/{slug}", rng.choice(["", token]))
+            case "article_revalidate":
+                held = popular(list(sample.etags) or sample.slugs)
+                path = f"/api/articles/{urllib.parse.quote(held)}"
+                return Request(kind, "GET", path, if_none_match=sample.etags.get(held, ""))
             case "profile":
                 name = urllib.parse.quote(popular(sample.usernames))
                 return Request(kind, "GET", f"/api/profiles/{name}", token)
@@ -126,9 +146,14 @@ def build_requests(sample: Sample, *, count: int = 2_000, seed: int = 42) -> lis
                 body = json.dumps({"comment": {"body": "Measured, not guessed."}})
                 return Request(kind, "POST", f"/api/articles/{slug}/comments", token, body)
 
-    kinds = [kind for kind, share in MIX.items() for _ in range(share)]
-    requests = [one(kinds[i % len(kinds)]) for i in range(count)]
-    rng.shuffle(requests)
+    # Shuffled a block of one mix at a time, so every prefix keeps the mix's proportions: a
+    # run that gets through only the first few hundred requests still measures the whole mix.
+    block = [kind for kind, share in MIX.items() for _ in range(share)]
+    requests = []
+    while len(requests) < count:
+        kinds = block[:]
+        rng.shuffle(kinds)
+        requests += [one(kind) for kind in kinds[: count - len(requests)]]
     return requests
 
 
@@ -137,15 +162,17 @@ def only(requests: list[Request], kind: str) -> list[Request]:
 
 
 def write_requests(requests: list[Request], path: Path) -> None:
-    """One request a line, tab-separated: kind, method, path, token, body (read by both
-    load generators; the wrk script splits the same lines)."""
-    lines = ("\t".join((r.kind, r.method, r.path, r.token, r.body)) for r in requests)
+    """One request a line, tab-separated: kind, method, path, token, If-None-Match, body (read
+    by both load generators; the wrk script splits the same lines)."""
+    lines = (
+        "\t".join((r.kind, r.method, r.path, r.token, r.if_none_match, r.body)) for r in requests
+    )
     path.write_text("\n".join(lines) + "\n")
 
 
 def read_requests(path: str | Path) -> list[Request]:
     requests = []
     for line in Path(path).read_text().splitlines():
-        kind, method, target, token, body = line.split("\t")
-        requests.append(Request(kind, method, target, token, body))
+        kind, method, target, token, if_none_match, body = line.split("\t")
+        requests.append(Request(kind, method, target, token, body, if_none_match))
     return requests

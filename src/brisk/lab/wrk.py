@@ -24,9 +24,10 @@ function init(args)
   local path = args[1]
   for line in io.lines(path) do
     local field = "([^\t]*)\t"
-    local kind, method, target, token, body = line:match("^" .. field:rep(4) .. "(.*)$")
+    local kind, method, target, token, etag, body = line:match("^" .. field:rep(5) .. "(.*)$")
     local headers = {}
     if token ~= "" then headers["Authorization"] = "Token " .. token end
+    if etag ~= "" then headers["If-None-Match"] = etag end
     if body == "" then body = nil else headers["Content-Type"] = "application/json" end
     requests[#requests + 1] = wrk.format(method, target, headers, body)
   end
