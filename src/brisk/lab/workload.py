@@ -149,7 +149,7 @@ def build_requests(sample: Sample, *, count: int = 2_000, seed: int = 42) -> lis
     # Shuffled a block of one mix at a time, so every prefix keeps the mix's proportions: a
     # run that gets through only the first few hundred requests still measures the whole mix.
     block = [kind for kind, share in MIX.items() for _ in range(share)]
-    requests = []
+    requests: list[Request] = []
     while len(requests) < count:
         kinds = block[:]
         rng.shuffle(kinds)
