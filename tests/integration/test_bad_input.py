@@ -831,3 +831,17 @@ async def test_third_user_cannot_delete_a_comment(
     url = world.path("/api/articles/{slug}/comments/{comment}")
     messages = await rejected(db, client, 403, "DELETE", url, headers=bob.auth)
     assert mentions(messages, "not allowed"), messages
+
+
+async def test_messages_show_no_regex_and_no_value_error_prefix(
+    client: httpx.AsyncClient,
+) -> None:
+    body = {"user": {"username": "bad name!", "email": "x@example.com", "password": "password1"}}
+    registered = await client.post("/api/users", json=body)
+    tagged = await client.get("/api/articles", params={"tag": "a\x00b"})
+    for response in (registered, tagged):
+        messages = assert_error(response, 422)
+        for message in messages:
+            assert "pattern" not in message, message
+            assert "^" not in message, message
+            assert "Value error" not in message, message

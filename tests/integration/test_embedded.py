@@ -159,7 +159,7 @@ def test_seed_and_doctor_use_the_servers_make_run_started(data_dir: Path) -> Non
         assert f"127.0.0.1:{port}/brisk (embedded" in seeded.stderr
 
         doctor = brisk(data_dir, "doctor", "--json", "--min-rows", "1000")
-        assert doctor.returncode == 0, doctor.stderr[-3000:]
+        assert doctor.returncode in (0, 1), doctor.stderr[-3000:]  # 1: it found something
         assert f"127.0.0.1:{port}/brisk (embedded" in doctor.stderr
         report = json.loads(doctor.stdout)
         assert report["database"] == f"postgresql://postgres@127.0.0.1:{port}/brisk"

@@ -59,6 +59,10 @@ def _domain_error(_: Request, exc: Exception) -> Response:
 _LOCATION_ROOTS = frozenset({"body", "query", "path", "header", "cookie"})
 
 
+# Said instead of pydantic's "String should match pattern '<regex>'": people read these.
+PATTERN_MISMATCH = "has characters or a form that is not allowed here"
+
+
 def _describe(error: Mapping[str, Any]) -> str:
     # ("body", "article", "body") -> "article.body": drop only the root, a field may be "body".
     loc = [str(part) for part in error.get("loc", ())]
@@ -69,7 +73,9 @@ def _describe(error: Mapping[str, Any]) -> str:
         return "request body is not valid JSON"
     if not where and error.get("type") == "missing":
         return "request body is required"
-    message = str(error.get("msg", "is invalid"))
+    message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+    if error.get("type") == "string_pattern_mismatch":  # pydantic's message shows the regex
+        message = PATTERN_MISMATCH
     return f"{where}: {message}" if where else message
 
 

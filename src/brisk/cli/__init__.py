@@ -9,10 +9,27 @@ and `brisk.cli.migrate` (applying migrations).
 from __future__ import annotations
 
 import logging.config
+from typing import Annotated
 
 import typer
 
+from brisk import __version__
 from brisk.observability.logs import logging_config
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"brisk {__version__}")
+        raise typer.Exit()
+
+
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print and exit"),
+    ] = False,
+) -> None:
+    """brisk: a fast, measured RealWorld (Conduit) API."""
 
 
 def build_app() -> typer.Typer:
@@ -23,6 +40,7 @@ def build_app() -> typer.Typer:
     from brisk.lab.seed import seed_command
 
     app = typer.Typer(help="brisk: a fast, measured RealWorld (Conduit) API.", no_args_is_help=True)
+    app.callback()(_options)
     app.command("serve")(serve)
     app.command("migrate")(migrate)
     app.command("seed")(seed_command)

@@ -7,7 +7,7 @@ import asyncio
 import typer
 from rich.console import Console
 
-from brisk.servers import load_settings
+from brisk.servers import EXIT_CONFIGURATION, load_settings, require_database
 from brisk.settings import Settings
 
 
@@ -32,5 +32,6 @@ def migrate() -> None:
     settings = load_settings(dev=True)  # migrating needs no secret
     if not settings.database_url:
         console.print("[red]BRISK_DATABASE_URL is not set[/red]")
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_CONFIGURATION)
+    require_database(settings, console)
     run_migrations(settings, console)
