@@ -185,6 +185,12 @@ class TelemetrySettings(BaseModel):
     enabled: bool = True
     # One JSON line per request on stderr.
     access_log: bool = True
+    # Route templates left out of the access log (still measured), e.g. the load balancer's
+    # probes and Prometheus' scrapes: '["/health/live", "/health/ready", "/metrics"]'.
+    access_log_exclude: list[str] = []
+    # brisk's and uvicorn's log records below this level are dropped (the access log is not a
+    # log record: access_log turns it off).
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Queries at least this slow are logged (name and time, never the parameters) and counted.
     slow_query_seconds: float = Field(default=0.1, gt=0)
     # What Server-Timing tells a client: "total" (app time only), "signed-in" (the db and

@@ -81,8 +81,8 @@ def serve(
                 loop="uvloop",
                 http="httptools",
                 access_log=False,  # brisk writes its own JSON line per request
-                log_config=logging_config(),
-                log_level="info",
+                log_config=logging_config(settings.telemetry.log_level.upper()),
+                log_level=settings.telemetry.log_level,
                 # X-Forwarded-For is believed only from BRISK_HTTP__TRUSTED_PROXIES (create_app),
                 # not from uvicorn's default of any local peer.
                 proxy_headers=False,

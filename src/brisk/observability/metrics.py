@@ -26,6 +26,7 @@ from prometheus_client import (
 )
 
 from brisk.observability.multiproc import MULTIPROC_ENV
+from brisk.observability.process import ProcessMetrics
 
 # Fine between 1 and 100 ms, where brisk's requests live, so a P95 read from the buckets is
 # off by at most one bucket width (~10-25%); coarse past that.
@@ -131,6 +132,7 @@ class Metrics:
             registry=r,
         )
 
+        self.process = ProcessMetrics(r)
         self._buffers: list[Buffered] = []
 
     def histogram(self, metric: Histogram, *labels: str) -> BufferedHistogram:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from brisk.observability.context import RequestTiming, current_timing
@@ -40,31 +41,61 @@ class RouteTemplates:
     FastAPI >= 0.16x no longer copies included routes: `scope["route"]` is the router's own
     APIRoute, whose path lacks the include prefix. The full paths are read once from the app's
     routes (its effective route contexts where FastAPI has them, else the routes themselves).
+
+    A request answered before routing (413 from the body limit) or by a mount (the docs'
+    files) carries no route: its path is matched against the same templates, so it is counted
+    under its route, and only paths no route has are `unmatched`.
     """
 
     def __init__(self, routes: Callable[[], Iterable[Any]]) -> None:
         self._routes = routes
         self._by_route: dict[int, str] | None = None
+        self._patterns: list[tuple[re.Pattern[str], str]] = []
 
     def _build(self) -> dict[int, str]:
         by_route: dict[int, str] = {}
         for route in self._routes():
             contexts = getattr(route, "effective_route_contexts", None)
             if contexts is None:
-                by_route[id(route)] = str(getattr(route, "path_format", UNMATCHED))
+                template = str(getattr(route, "path_format", UNMATCHED))
+                if isinstance(route, Mount):
+                    template = f"{route.path}/{{path}}"
+                by_route[id(route)] = template
                 continue
             for context in contexts():
                 by_route.setdefault(id(context.original_route), context.path)
+        # Most literal first, as routing does: /api/articles/feed before /api/articles/{slug}.
+        templates = sorted(set(by_route.values()) - {UNMATCHED}, key=lambda t: t.count("{"))
+        self._patterns = [(_template_pattern(t), t) for t in templates]
         return by_route
+
+    def _match(self, path: str) -> str:
+        if self._by_route is None:
+            self._by_route = self._build()
+        for pattern, template in self._patterns:
+            if pattern.fullmatch(path):
+                return template
+        return UNMATCHED
 
     def __call__(self, scope: Scope) -> str:
         route = scope.get("route")
         if route is None:
-            return str(scope.get(ROUTE_KEY, UNMATCHED))
+            named = scope.get(ROUTE_KEY)
+            return str(named) if named is not None else self._match(scope["path"])
         if self._by_route is None:
             self._by_route = self._build()
         template = self._by_route.get(id(route))
         return template or str(getattr(route, "path_format", UNMATCHED))
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """`/api/articles/{slug}` -> a regex of its paths; a mount's `{path}` takes the rest."""
+    parts = re.split(r"(\{[^}]+\})", template)
+    regex = "".join(
+        (".*" if part == "{path}" else "[^/]+") if part.startswith("{") else re.escape(part)
+        for part in parts
+    )
+    return re.compile(regex)
 
 
 def server_timing(timing: RequestTiming, app_seconds: float, *, detail: bool = True) -> bytes:
@@ -121,8 +152,11 @@ class TelemetryMiddleware:
         routes: Callable[[], Iterable[Any]] = tuple,
         in_flight: InFlight | None = None,
         server_timing_detail: str = "all",
+        quiet_routes: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
+        # Routes measured but not written to the access log (probes, scrapes).
+        self.quiet_routes = quiet_routes
         # "all", "signed-in" (requests carrying a token) or "total" (TelemetrySettings).
         self.server_timing_detail = server_timing_detail
         self.metrics = metrics
@@ -193,7 +227,7 @@ class TelemetryMiddleware:
         child.observe(elapsed)
         if self.recorder is not None:
             self.recorder.record(route, elapsed)
-        if self.access_log is not None:
+        if self.access_log is not None and route not in self.quiet_routes:
             self.access_log.request(scope, method, route, status, elapsed, timing)
         if span is not None and self.tracing is not None:
             self.tracing.end_request(span, method, route, status)

@@ -54,6 +54,7 @@ class Sampler:
     def sample(self) -> None:
         # Other workers' scrapes read this process's samples from its files: keep them fresh.
         self.metrics.flush()
+        self.metrics.process.sample()
         if self.in_flight is not None:
             self.metrics.active_requests.set(self.in_flight())
         pool = self.db.pool

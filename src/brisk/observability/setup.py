@@ -62,6 +62,7 @@ class Telemetry:
                 tracing=self.tracing,
                 routes=lambda: app.router.routes,
                 in_flight=self.in_flight,
+                quiet_routes=frozenset(self.settings.access_log_exclude),
                 server_timing_detail=self.settings.server_timing,
             )
 

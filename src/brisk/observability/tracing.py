@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 EXTRA_HINT = "pip install '.[tracing]' from the brisk checkout"
+
+
+def current_trace_ids() -> tuple[str, str] | None:
+    """(trace_id, span_id) in hex of the span in progress, or None (no tracing, no span).
+
+    Looked up in sys.modules rather than imported: without tracing OpenTelemetry is never
+    loaded, and a log line pays one dict lookup for the question."""
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        return None
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
 
 
 def _wanted(environ: Mapping[str, str]) -> bool:

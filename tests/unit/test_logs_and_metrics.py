@@ -1,0 +1,159 @@
+"""Logs and metrics as the ecosystem reads them: ISO 8601 times, no ANSI copies, trace ids
+when tracing, routes for requests answered before routing, quiet probes, process metrics."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from brisk.api.limits import BodySizeLimit
+from brisk.observability.logs import AccessLog, JsonFormatter, logging_config
+from brisk.observability.metrics import Metrics
+from brisk.observability.setup import Telemetry
+from brisk.observability.tracing import Tracing
+from brisk.settings import Settings, TelemetrySettings
+
+ISO_8601 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+DURATION = "http_server_request_duration_seconds"
+
+
+def app_with(
+    tmp_path: Path, tracing: Tracing | None = None, **settings: object
+) -> tuple[FastAPI, Metrics, list[bytes]]:
+    app = FastAPI()
+
+    @app.post("/api/things/{name}")
+    async def thing(name: str) -> dict[str, str]:
+        return {"name": name}
+
+    @app.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    (tmp_path / "swagger.js").write_text("// a script")
+    app.mount("/docs/assets", StaticFiles(directory=tmp_path))
+    app.add_middleware(BodySizeLimit, max_body_bytes=1024)
+    metrics, lines = Metrics(), []
+    telemetry = Telemetry(
+        TelemetrySettings(**settings),  # type: ignore[arg-type]
+        metrics=metrics,
+        access_log=AccessLog(lines.append),
+        tracing=tracing,
+    )
+    telemetry.install(app)
+    return app, metrics, lines
+
+
+def client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
+def count(metrics: Metrics, method: str, route: str, status: int) -> float | None:
+    metrics.flush()
+    labels = {"http_request_method": method, "http_route": route}
+    labels["http_response_status_code"] = str(status)
+    return metrics.registry.get_sample_value(f"{DURATION}_count", labels)
+
+
+async def test_rejected_before_routing_and_mounted_files_are_labelled_by_route(
+    tmp_path: Path,
+) -> None:
+    app, metrics, _ = app_with(tmp_path)
+    async with client(app) as c:
+        assert (await c.post("/api/things/x", content=b"x" * 4096)).status_code == 413
+        assert (await c.get("/docs/assets/swagger.js")).status_code == 200
+        assert (await c.get("/no/such/thing")).status_code == 404
+    assert count(metrics, "POST", "/api/things/{name}", 413) == 1
+    assert count(metrics, "GET", "/docs/assets/{path}", 200) == 1
+    assert count(metrics, "GET", "unmatched", 404) == 1  # only paths no route has
+
+
+async def test_access_lines_have_iso_times_and_probes_can_be_left_out(tmp_path: Path) -> None:
+    app, metrics, lines = app_with(tmp_path, access_log_exclude=["/health/live"])
+    async with client(app) as c:
+        await c.get("/health/live")
+        await c.post("/api/things/x", json={})
+    assert count(metrics, "GET", "/health/live", 200) == 1  # measured, not logged
+    (line,) = [orjson.loads(raw) for raw in lines]
+    assert line["route"] == "/api/things/{name}"
+    assert ISO_8601.fullmatch(line["ts"]), line["ts"]
+    assert "trace_id" not in line  # no tracing, no ids
+
+
+async def test_with_tracing_every_line_names_its_trace(tmp_path: Path) -> None:
+    exporter = InMemorySpanExporter()
+    tracing = Tracing.with_processor(SimpleSpanProcessor(exporter))
+    app, _, lines = app_with(tmp_path, tracing=tracing)
+    async with client(app) as c:
+        await c.post("/api/things/x", json={})
+    (span,) = exporter.get_finished_spans()
+    (line,) = [orjson.loads(raw) for raw in lines]
+    assert line["trace_id"] == format(span.context.trace_id, "032x")
+    assert line["span_id"] == format(span.context.span_id, "016x")
+    tracing.shutdown()
+
+
+def test_json_records_have_iso_times_and_no_ansi_copy() -> None:
+    record = logging.makeLogRecord(
+        {"name": "uvicorn.error", "levelname": "INFO", "msg": "Started server process [1]"}
+    )
+    record.color_message = "Started server process [\x1b[36m1\x1b[0m]"
+    entry = orjson.loads(JsonFormatter().format(record))
+    assert "color_message" not in entry
+    assert ISO_8601.fullmatch(entry["ts"]), entry["ts"]
+
+
+def test_process_and_gc_metrics_are_sampled_per_process() -> None:
+    metrics = Metrics()
+    metrics.process.sample()
+    gc.collect()
+    metrics.process.sample()
+    value = metrics.registry.get_sample_value
+    assert (value("process_resident_memory_bytes") or 0) > 1_000_000
+    assert (value("process_open_fds") or 0) >= 3
+    assert (value("process_cpu_seconds_total") or 0) > 0
+    assert (value("python_gc_collections_total", {"generation": "2"}) or 0) >= 1
+
+
+MULTIPROCESS_SCRIPT = """
+from brisk.observability.metrics import Metrics
+metrics = Metrics()
+metrics.process.sample()
+print(metrics.render()[0].decode())
+"""
+
+
+def test_process_metrics_are_there_with_several_workers_too(tmp_path: Path) -> None:
+    # prometheus_client picks its multiprocess storage at import: a process of its own.
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    shown = subprocess.run(
+        [sys.executable, "-c", MULTIPROCESS_SCRIPT],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    for name in ("process_resident_memory_bytes", "process_open_fds", "process_cpu_seconds_total"):
+        assert re.search(rf"^{name}(\{{[^}}]*\}})? [0-9.e+]+$", shown.stdout, re.M), name
+    assert "python_gc_collections_total" in shown.stdout
+
+
+@pytest.mark.parametrize("level", ["debug", "warning"])
+def test_the_log_level_setting_reaches_the_logging_config(
+    level: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRISK_TELEMETRY__LOG_LEVEL", level)
+    chosen = Settings(dev=True).telemetry.log_level
+    config = logging_config(chosen.upper())
+    assert config["root"]["level"] == level.upper()
+    assert config["loggers"]["uvicorn"]["level"] == level.upper()
