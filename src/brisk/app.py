@@ -18,10 +18,9 @@ from brisk.api.docs import install_docs
 from brisk.api.drain import Drain
 from brisk.api.errors import install_error_handlers
 from brisk.api.fastpath import CachedReadFastPath
-from brisk.api.http_cache import HttpCaching
 from brisk.api.limits import BodySizeLimit
 from brisk.api.openapi import document
-from brisk.api.response_headers import SafeResponseHeaders
+from brisk.api.response_headers import ResponseHeaders
 from brisk.api.responses import JSONBytes
 from brisk.articles import router as articles
 from brisk.cache.redis_client import RedisClient, close_redis, create_redis
@@ -116,12 +115,11 @@ def create_app(
     if settings.database_replica_urls:
         app.add_middleware(ReadYourWrites)
     # Inside the fast path, which sets the same headers on what it answers itself.
-    app.add_middleware(HttpCaching, prefix=API_PREFIX)
+    app.add_middleware(ResponseHeaders, prefix=API_PREFIX)
     if settings.cache.enabled:  # outside ReadYourWrites: an L1 hit needs no database at all
         declared = [(d.router, getattr(d, "CACHED_READS", ())) for d in DOMAIN_ROUTES]
         reads = CachedReads.declared(declared, prefix=API_PREFIX)
         app.add_middleware(CachedReadFastPath, reads=reads)
-    app.add_middleware(SafeResponseHeaders)  # outside the fast path: its answers too
     if settings.http.trusted_proxies:
         # Outermost but for telemetry (which reads no address): the client address is
         # settled before anything reads it.

@@ -1,28 +1,27 @@
-"""Headers every response gets right whatever route made it (pure ASGI, outside the fast path).
+"""The headers every routed response gets right, whichever route made it (pure ASGI, inside
+the fast path, which applies the same rules to its own answers).
 
-* A response that carries a token (registration, login, the current user) or answers a request
-  that sent one is one user's: `Cache-Control: private, no-store` and `Vary: Authorization`, so
-  no shared cache (a CDN, a corporate proxy) keeps it or hands it to someone else.
-* A redirect's `Location` is made relative. Starlette's trailing-slash redirect builds it from
-  the request's `Host` header, which the client chooses: `Host: evil.example` came back as
-  `Location: http://evil.example/api/users` (open redirect, cache poisoning; issue 14).
+* Under `/api`: the HTTP caching rules of `api.http_cache` — an ETag on a successful JSON GET
+  (a matching `If-None-Match` turns the answer into a 304), `Cache-Control` and
+  `Vary: Authorization`. Any `Cache-Control` or `Vary` a route set is replaced: nothing may
+  make a private response storable.
+* Everywhere: a redirect's `Location` is made relative. Starlette's trailing-slash redirect
+  builds it from the request's `Host` header, which the client chooses: `Host: evil.example`
+  came back as `Location: http://evil.example/api/users` (open redirect, cache poisoning;
+  issue 14).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# The routes whose bodies hold a token even when the request had none.
-TOKEN_PATHS = frozenset({"/api/users", "/api/users/login", "/api/user"})
-PRIVATE = [(b"cache-control", b"private, no-store"), (b"vary", b"Authorization")]
+from brisk.api import http_cache
 
-
-def _private(scope: Scope) -> bool:
-    if scope["path"].rstrip("/") in TOKEN_PATHS:
-        return True
-    return any(name == b"authorization" for name, _ in scope["headers"])
+_REPLACED = frozenset({b"cache-control", b"vary"})
+_JSON = b"application/json"
 
 
 def relative(location: bytes) -> bytes:
@@ -34,32 +33,70 @@ def relative(location: bytes) -> bytes:
     return urlunsplit(("", "", path, parts.query, parts.fragment)).encode("latin-1")
 
 
-class SafeResponseHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+def _kept(headers: Iterable[tuple[bytes, bytes]], status: int) -> list[tuple[bytes, bytes]]:
+    redirect = 300 <= status < 400
+    kept = []
+    for name, value in headers:
+        if name in _REPLACED:
+            continue
+        kept.append((name, relative(value) if redirect and name == b"location" else value))
+    return kept
+
+
+class ResponseHeaders:
+    """The response start is held back until its body arrives, since a 304 replaces both. Only
+    a single-message JSON body gets an ETag; a streamed one passes with the other headers."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str) -> None:
         self.app = app
+        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        private = _private(scope)
+        if not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, _relative_locations(send))
+            return
+        held: Message | None = None
 
-        async def send_fixed(message: Message) -> None:
+        async def send_with_rules(message: Message) -> None:
+            nonlocal held
             if message["type"] == "http.response.start":
-                status = message["status"]
-                if private or 300 <= status < 400:
-                    message["headers"] = _fixed(message.get("headers", ()), private, status)
+                held = message
+                return
+            if held is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            start, held = held, None
+            status = start["status"]
+            control = http_cache.control_for(scope, status)
+            headers = _kept(start.get("headers", ()), status)
+            tag = None
+            whole = not message.get("more_body", False)
+            if scope["method"] == "GET" and status == 200 and whole and _is_json(headers):
+                tag = http_cache.etag(message.get("body", b""))
+                if http_cache.not_modified(http_cache.if_none_match(scope["headers"]), tag):
+                    await http_cache.send_not_modified(send, tag, control)
+                    return
+            headers += http_cache.cache_headers(tag, control)
+            await send({**start, "headers": headers})
             await send(message)
 
-        await self.app(scope, receive, send_fixed)
+        await self.app(scope, receive, send_with_rules)
 
 
-def _fixed(headers: object, private: bool, status: int) -> list[tuple[bytes, bytes]]:
-    fixed = []
-    for name, value in headers:  # type: ignore[attr-defined]
-        if private and name in (b"cache-control", b"vary"):
-            continue  # replaced below: nothing may make a private response storable
-        if name == b"location" and 300 <= status < 400:
-            value = relative(value)
-        fixed.append((name, value))
-    return [*fixed, *PRIVATE] if private else fixed
+def _relative_locations(send: Send) -> Send:
+    async def send_relative(message: Message) -> None:
+        if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+            message["headers"] = [
+                (name, relative(value) if name == b"location" else value)
+                for name, value in message.get("headers", ())
+            ]
+        await send(message)
+
+    return send_relative
+
+
+def _is_json(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(name == b"content-type" and value.startswith(_JSON) for name, value in headers)
