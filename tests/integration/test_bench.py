@@ -37,7 +37,7 @@ def quick_report(
     prefix = f"brisk_lab_test_{os.getpid()}_{secrets.token_hex(2)}"
     env = os.environ | {"BRISK_DATABASE_URL": servers[0], "BRISK_REDIS_URL": servers[1]}
     command = [sys.executable, "-m", "brisk.cli", "bench", "--quick", "--database-prefix", prefix]
-    command += ["--json", str(out / "r.json"), "--markdown", str(out / "r.md")]
+    command += ["--json-file", str(out / "r.json"), "--markdown", str(out / "r.md")]
     command += ["--html", str(out / "r.html")]
     try:
         done = subprocess.run(

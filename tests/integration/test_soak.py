@@ -25,7 +25,7 @@ def test_short_soak_reports_windows_memory_errors_and_p99(
         "3",
         "--database-prefix",
         prefix,
-        "--json",
+        "--json-file",
         str(tmp_path / "s.json"),
     ]
     try:

@@ -7,12 +7,13 @@ import asyncio
 import typer
 from rich.console import Console
 
+from brisk.cli.output import JsonFile, JsonFlag, emit_json
 from brisk.servers import EXIT_CONFIGURATION, load_settings, require_database
 from brisk.settings import Settings
 
 
-def run_migrations(settings: Settings, console: Console) -> None:
-    """Apply the pending migrations to settings.database_url and say which ran."""
+def run_migrations(settings: Settings, console: Console) -> list[str]:
+    """Apply the pending migrations to settings.database_url, say which ran, return them."""
     from brisk.db.migrations import migrate as apply
 
     assert settings.database_url is not None
@@ -22,11 +23,12 @@ def run_migrations(settings: Settings, console: Console) -> None:
         {"plan_cache_mode": settings.db.plan_cache_mode} if settings.db.pgbouncer else {}
     )
     applied = asyncio.run(apply(settings.database_url, role_settings=role_settings))
-    names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none (up to date)"
-    console.print(f"migrations applied: {names}")
+    names = [f"{m.version:04d}_{m.name}" for m in applied]
+    console.print(f"migrations applied: {', '.join(names) or 'none (up to date)'}")
+    return names
 
 
-def migrate() -> None:
+def migrate(json_stdout: JsonFlag = False, json_file: JsonFile = None) -> None:
     """Apply pending database migrations to BRISK_DATABASE_URL."""
     console = Console(stderr=True)
     settings = load_settings(dev=True)  # migrating needs no secret
@@ -34,4 +36,5 @@ def migrate() -> None:
         console.print("[red]BRISK_DATABASE_URL is not set[/red]")
         raise typer.Exit(EXIT_CONFIGURATION)
     require_database(settings, console)
-    run_migrations(settings, console)
+    applied = run_migrations(settings, console)
+    emit_json({"applied": applied}, to_stdout=json_stdout, path=json_file)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-import orjson
 import typer
 from rich.console import Console
 
+from brisk.cli.output import JsonFile, emit_json
 from brisk.doctor.budget import BUDGET_BUFFERS, BUDGET_MS, Budget
 from brisk.doctor.report import render
 from brisk.doctor.run import DEFAULT_MIN_ROWS, run_doctor
@@ -35,6 +35,7 @@ def doctor_command(
     budget_buffers: Annotated[
         int, typer.Option(min=0, help="a hot query's shared buffers budget per call")
     ] = BUDGET_BUFFERS,
+    json_file: JsonFile = None,
 ) -> None:
     """Explain every hot query on BRISK_DATABASE_URL (default: embedded) against its budget
     (time and buffers per call), and check statistics, shared_buffers, indexes, pool size and
@@ -53,9 +54,8 @@ def doctor_command(
                 budget=Budget(budget_ms, budget_buffers),
             )
         )
-    if json_output:
-        typer.echo(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode())
-    else:
+    emit_json(report.as_json(), to_stdout=json_output, path=json_file)
+    if not json_output:
         render(report, Console(width=200))
     if report.problems(strict=strict):
         raise typer.Exit(1)

@@ -13,9 +13,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from brisk.cli.output import JsonFile, JsonFlag, emit_json
 from brisk.lab.bench import BenchPlan, run_against_url, run_bench
 from brisk.lab.profiles import ALL, Profile
-from brisk.lab.report import markdown, print_report, write_json
+from brisk.lab.report import markdown, print_report
 from brisk.lab.report_html import html_page
 from brisk.lab.seed import scale_name
 from brisk.lab.soak import SoakPlan, parse_duration, print_soak, run_soak
@@ -45,7 +46,7 @@ Quick = Annotated[
 ServiceUrl = Annotated[
     str | None, typer.Option(help="measure this running service (seeded by brisk seed) instead")
 ]
-JsonPath = Annotated[Path | None, typer.Option("--json", help="write the JSON here")]
+JsonPath = JsonFile
 MarkdownPath = Annotated[
     Path | None, typer.Option("--markdown", help="write the Markdown report here")
 ]
@@ -93,6 +94,7 @@ def bench_command(
     scale: Scale = "S",
     quick: Quick = False,
     url: ServiceUrl = None,
+    json_stdout: JsonFlag = False,
     json_path: JsonPath = None,
     markdown_path: MarkdownPath = None,
     html_path: HtmlPath = None,
@@ -134,16 +136,23 @@ def bench_command(
     plan.connections = connections or plan.connections
     if soak is not None:
         soaking = SoakPlan(parse_duration(soak), window_seconds=soak_window)
-        _soak(plan, soaking, database_url, redis_url, console, json_path)
+        _soak(plan, soaking, database_url, redis_url, console, (json_stdout, json_path))
         return
     report = _run(plan, url, database_url, redis_url, console)
+    emit_json(report, to_stdout=json_stdout, path=json_path)
     if url is not None:
-        _write(report, json_path=json_path)
         console.print_json(data=report["service"]["closed"])
         return
-    # Piped, rich would wrap at 80 columns; the tables need about 100.
-    print_report(report, Console() if sys.stdout.isatty() else Console(width=110))
-    _write(report, json_path=json_path, markdown_path=markdown_path, html_path=html_path)
+    print_report(report, _people(json_stdout))
+    _write(report, markdown_path=markdown_path, html_path=html_path)
+
+
+def _people(json_stdout: bool) -> Console:
+    """Where the tables go: stderr when stdout carries the JSON. Piped, rich would wrap at 80
+    columns; the tables need about 100."""
+    if json_stdout:
+        return Console(stderr=True, width=110)
+    return Console() if sys.stdout.isatty() else Console(width=110)
 
 
 def _run(
@@ -178,7 +187,7 @@ def _soak(
     database_url: str | None,
     redis_url: str | None,
     console: Console,
-    json_path: Path | None,
+    json_out: tuple[bool, Path | None],
 ) -> None:
     with (
         console.status("soak") as status,
@@ -193,9 +202,8 @@ def _soak(
             step=lambda text: status.update(text),
             workdir=Path(tmp),
         )
-    print_soak(report, Console() if sys.stdout.isatty() else Console(width=110))
-    if json_path:
-        write_json(report, json_path)
+    print_soak(report, _people(json_out[0]))
+    emit_json(report, to_stdout=json_out[0], path=json_out[1])
 
 
 @contextmanager
@@ -209,15 +217,7 @@ def _servers(
         yield resolved.database_url, resolved.redis_url
 
 
-def _write(
-    report: dict[str, Any],
-    *,
-    json_path: Path | None,
-    markdown_path: Path | None = None,
-    html_path: Path | None = None,
-) -> None:
-    if json_path:
-        write_json(report, json_path)
+def _write(report: dict[str, Any], *, markdown_path: Path | None, html_path: Path | None) -> None:
     if markdown_path:
         markdown_path.write_text(markdown(report))
     if html_path:

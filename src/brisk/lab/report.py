@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -255,10 +253,6 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         f"{_fmt(gen['open_model_rps'])} req/s; fastest service {_fmt(gen['service_max_rps'])} "
         f"req/s ({gen['headroom_x']:.1f}x headroom) {verdict}"
     )
-
-
-def write_json(report: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
 
 
 def markdown(report: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from brisk.cli.output import JsonFile, JsonFlag, emit_json
 from brisk.db.counters import recount
 from brisk.db.migrations import migrate
 from brisk.db.pool import Connection
@@ -338,6 +339,8 @@ def seed_command(
     force: Annotated[
         bool, typer.Option("--force", help="empty the brisk tables first, then load")
     ] = False,
+    json_stdout: JsonFlag = False,
+    json_file: JsonFile = None,
 ) -> None:
     """Bulk-load a realistic, skewed data set for the performance lab (COPY, deterministic)."""
     console = Console(stderr=True)
@@ -356,7 +359,14 @@ def seed_command(
         # The load is one transaction: a failure before the commit leaves the database as it was.
         console.print(f"[red]seed failed:[/red] {exc}")
         raise typer.Exit(1) from exc
-    _print_counts(counts, scale, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    emit_json(
+        {"scale": scale, "seed": seed, "rows": counts, "seconds": round(seconds, 1)},
+        to_stdout=json_stdout,
+        path=json_file,
+    )
+    if not json_stdout:
+        _print_counts(counts, scale, seconds)
 
 
 def _run_with_progress(
