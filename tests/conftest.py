@@ -60,15 +60,20 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-async def create_scratch_database(admin_url: str, prefix: str) -> str:
-    """A new, migrated database; its name is unique so parallel CI runs never collide."""
+async def create_empty_database(admin_url: str, prefix: str) -> str:
+    """A new database with no schema yet; its name is unique so parallel CI runs never collide."""
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     conn = await asyncpg.connect(admin_url)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    url = with_database(admin_url, name)
+    return with_database(admin_url, name)
+
+
+async def create_scratch_database(admin_url: str, prefix: str) -> str:
+    """A new, migrated database (see create_empty_database)."""
+    url = await create_empty_database(admin_url, prefix)
     await migrate(url)
     return url
 

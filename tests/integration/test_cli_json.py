@@ -11,23 +11,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
-from tests.conftest import drop_database, with_database
+from tests.conftest import create_empty_database, drop_database
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def empty_database(servers: tuple[str, str]) -> AsyncIterator[str]:
-    name = f"brisk_cli_json_{os.getpid()}_{os.urandom(3).hex()}"
-    conn = await asyncpg.connect(servers[0])
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = with_database(servers[0], name)
+    url = await create_empty_database(servers[0], "brisk_cli_json")
     yield url
     await drop_database(servers[0], url)
 

@@ -18,10 +18,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from tests.conftest import REPO_ROOT, drop_database, with_database
+from tests.conftest import REPO_ROOT, create_empty_database, drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -124,13 +123,7 @@ def _base_python() -> str:
 
 @pytest.fixture
 async def empty_database(servers: tuple[str, str]) -> AsyncIterator[str]:
-    name = f"brisk_image_{os.getpid()}_{os.urandom(3).hex()}"
-    conn = await asyncpg.connect(servers[0])
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = with_database(servers[0], name)
+    url = await create_empty_database(servers[0], "brisk_image")
     yield url
     await drop_database(servers[0], url)
 
