@@ -21,7 +21,6 @@ from brisk.api.fastpath import CachedReadFastPath
 from brisk.api.limits import BodySizeLimit
 from brisk.api.openapi import document
 from brisk.api.response_headers import ResponseHeaders
-from brisk.api.responses import JSONBytes
 from brisk.articles import router as articles
 from brisk.cache.redis_client import RedisClient, close_redis, create_redis
 from brisk.comments import router as comments
@@ -30,6 +29,7 @@ from brisk.db import create_database
 from brisk.notifications import router as notifications
 from brisk.observability.setup import Telemetry
 from brisk.profiles import router as profiles
+from brisk.responses import JSONBytes
 from brisk.services import build_services
 from brisk.settings import Settings
 from brisk.tags import router as tags

@@ -32,7 +32,7 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     # A wire shape is data: it knows other shapes, nothing that moves bytes.
     ("*/views.py", ("brisk.api", "brisk.cache", "brisk.db", "brisk.services", "fastapi")),
     ("overlay/*", ("brisk.api", "brisk.services", "fastapi", "starlette")),
-    ("observability/*", ("brisk.services", *DOMAIN_MODULES)),
+    ("observability/*", ("brisk.api", "brisk.services", *DOMAIN_MODULES)),
     # Only the entry points build the app; everything else is handed what it needs.
     ("*", ("brisk.app",)),
 ]

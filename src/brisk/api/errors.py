@@ -12,7 +12,6 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from brisk.api.responses import JSONBytes
 from brisk.errors import (
     AlreadyExistsError,
     AuthenticationRequiredError,
@@ -24,6 +23,7 @@ from brisk.errors import (
     ServiceUnavailableError,
     TooManyRequestsError,
 )
+from brisk.responses import JSONBytes
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from brisk.api.deps import ServicesDep
 from brisk.api.errors import error_response
-from brisk.api.responses import JSONBytes
+from brisk.responses import JSONBytes
 
 router = APIRouter(tags=["Health"], include_in_schema=True)
 READY_TIMEOUT_SECONDS = 1.0

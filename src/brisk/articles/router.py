@@ -16,7 +16,6 @@ from brisk.api.deps import (
     SlugPath,
     ViewerDep,
 )
-from brisk.api.responses import JSONBytes
 from brisk.articles.repository import ArticleFilter
 from brisk.articles.schemas import (
     ArticleCreateRequest,
@@ -24,6 +23,7 @@ from brisk.articles.schemas import (
     ArticleResponse,
     ArticleUpdateRequest,
 )
+from brisk.responses import JSONBytes
 
 router = APIRouter(tags=["Articles"])
 CACHED_READS = (

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
 from brisk.api.deps import CommentServiceDep, OptionalViewerDep, SlugPath, ViewerDep
-from brisk.api.responses import JSONBytes
 from brisk.comments.schemas import CommentCreateRequest, CommentListResponse, CommentResponse
 from brisk.comments.service import DEFAULT_PAGE
+from brisk.responses import JSONBytes
 
 router = APIRouter(tags=["Comments"])
 MAX_COMMENTS_PAGE = 500

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from brisk.api.cached_reads import CachedRead
 from brisk.api.deps import DashboardServiceDep, ViewerDep
-from brisk.api.responses import JSONBytes
 from brisk.dashboard.views import DashboardResponse
+from brisk.responses import JSONBytes
 
 router = APIRouter(tags=["Dashboard"])
 # One viewer's own body: the key carries the version tokens of all that can change it.

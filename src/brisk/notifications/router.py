@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter
 
 from brisk.api.deps import KeysetDep, NotificationServiceDep, ViewerDep
-from brisk.api.responses import JSONBytes
 from brisk.notifications.schemas import (
     NotificationListResponse,
     NotificationRead,
     UnreadCountResponse,
 )
+from brisk.responses import JSONBytes
 
 router = APIRouter(tags=["Notifications"])
 COUNT: dict[int | str, dict[str, Any]] = {200: {"model": UnreadCountResponse}}

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter
 from starlette.responses import HTMLResponse, Response
 
-from brisk.api.responses import JSONBytes
+from brisk.responses import JSONBytes
 
 if TYPE_CHECKING:
     from brisk.observability.setup import Telemetry

@@ -7,8 +7,8 @@ from pydantic import BaseModel
 
 from brisk.api.cached_reads import CachedRead
 from brisk.api.deps import OptionalViewerDep, ProfileServiceDep, UsernamePath, ViewerDep
-from brisk.api.responses import JSONBytes
 from brisk.profiles.views import ProfilePublic
+from brisk.responses import JSONBytes
 
 
 class ProfileResponse(BaseModel):

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from brisk.api.cached_reads import CachedRead
 from brisk.api.deps import OptionalViewerDep, TagServiceDep
-from brisk.api.responses import JSONBytes
+from brisk.responses import JSONBytes
 
 
 class TagListResponse(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from brisk.api.deps import ClientDep, UserServiceDep, ViewerDep
-from brisk.api.responses import JSONBytes
+from brisk.responses import JSONBytes
 from brisk.users.schemas import (
     UserCreateRequest,
     UserLoginRequest,

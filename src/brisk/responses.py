@@ -1,4 +1,7 @@
-"""Responses serialized once with orjson, skipping FastAPI's response-model pass."""
+"""Responses serialized once with orjson, skipping FastAPI's response-model pass.
+
+A neutral room (not `api/`): the routers, the HTTP edge and telemetry's own endpoints all send
+JSON this way, and none of them should import another's package to do it."""
 
 from __future__ import annotations
 
