@@ -67,7 +67,7 @@ def serve(
 
             asyncio.run(load_demo(settings.database_url))
             logins = ", ".join(f"{email} / {password}" for email, password in DEMO_LOGINS)
-            console.print(f"demo logins (email / password): {logins}")
+            console.print(f"demo logins (email / password): {logins}", soft_wrap=True)
         _export(settings)
         console.print(f"brisk listening on http://{host}:{port}/api ({workers} worker(s))")
         # Several workers share their metrics through files in one folder (ADR 0007).
