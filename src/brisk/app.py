@@ -66,6 +66,24 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """The pure-ASGI layers between telemetry (added last, outermost) and the routes; each
+    add_middleware wraps the ones before it, so this reads from the innermost out."""
+    app.add_middleware(BodySizeLimit, max_body_bytes=settings.http.max_body_bytes)
+    if settings.database_replica_urls:
+        app.add_middleware(ReadYourWrites)
+    # Inside the fast path, which sets the same headers on what it answers itself.
+    app.add_middleware(ResponseHeaders, prefix=API_PREFIX)
+    if settings.cache.enabled:  # outside ReadYourWrites: an L1 hit needs no database at all
+        declared = [(d.router, getattr(d, "CACHED_READS", ())) for d in DOMAIN_ROUTES]
+        reads = CachedReads.declared(declared, prefix=API_PREFIX)
+        app.add_middleware(CachedReadFastPath, reads=reads)
+    if settings.http.trusted_proxies:
+        # Outermost but for telemetry (which reads no address): the client address is
+        # settled before anything reads it.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.http.trusted_proxies)
+
+
 def create_app(
     settings: Settings, *, telemetry: Telemetry | None = None, drain_on_sigterm: bool = False
 ) -> FastAPI:
@@ -111,19 +129,7 @@ def create_app(
         app.include_router(domain.router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.openapi = document(app, settings)  # type: ignore[method-assign]
-    app.add_middleware(BodySizeLimit, max_body_bytes=settings.http.max_body_bytes)
-    if settings.database_replica_urls:
-        app.add_middleware(ReadYourWrites)
-    # Inside the fast path, which sets the same headers on what it answers itself.
-    app.add_middleware(ResponseHeaders, prefix=API_PREFIX)
-    if settings.cache.enabled:  # outside ReadYourWrites: an L1 hit needs no database at all
-        declared = [(d.router, getattr(d, "CACHED_READS", ())) for d in DOMAIN_ROUTES]
-        reads = CachedReads.declared(declared, prefix=API_PREFIX)
-        app.add_middleware(CachedReadFastPath, reads=reads)
-    if settings.http.trusted_proxies:
-        # Outermost but for telemetry (which reads no address): the client address is
-        # settled before anything reads it.
-        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.http.trusted_proxies)
+    _add_middleware(app, settings)
     app.state.telemetry = telemetry
     app.state.drain = drain = Drain(settings.http.drain_seconds)
     telemetry.install(app)  # last: its middleware is outermost and times everything

@@ -44,6 +44,7 @@ async def test_two_headers_never_get_a_cached_dashboard(
         ("GET", "/api/articles/{slug}"),
         ("GET", "/api/articles/{slug}/comments"),
         ("GET", "/api/profiles/jake"),
+        ("GET", "/api/tags"),
         ("GET", "/api/notifications"),
         ("POST", "/api/articles/{slug}/favorite"),
     ],
