@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     GetCoreSchemaHandler,
@@ -15,6 +16,8 @@ from pydantic import (
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
+
+from brisk import names
 
 # PostgreSQL text cannot hold NUL; refusing it here turns a would-be 500 into a 422.
 NO_NUL = r"^[^\x00]*$"
@@ -56,7 +59,9 @@ Text = _NoNul()
 NonBlankText = _NoNul(NOT_BLANK)
 
 Username = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.-]+$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.-]+$"),
+    AfterValidator(names.canonical_username),
 ]
 Email = Annotated[
     str,
@@ -86,7 +91,10 @@ Description = Annotated[
 ArticleBody = Annotated[str, StringConstraints(min_length=1, max_length=100_000), Text]
 CommentBody = Annotated[str, StringConstraints(min_length=1, max_length=10_000), Text]
 Tag = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NonBlankText
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    NonBlankText,
+    AfterValidator(names.canonical_tag),
 ]
 MAX_TAGS = 20
 # A keyset cursor: a notification id as a string, opaque to clients (and safe from JavaScript's

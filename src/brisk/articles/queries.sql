@@ -52,11 +52,11 @@ FROM page CROSS JOIN LATERAL (
 -- name: list-articles-by-author
 WITH page AS (
     SELECT a.id FROM articles a
-    WHERE a.author_id = (SELECT id FROM users WHERE username = $3)
+    WHERE a.author_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
     ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
-     , (SELECT articles_count FROM users WHERE username = $3) AS total
+     , (SELECT articles_count FROM users WHERE username_key(username) = username_key($3)) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -90,11 +90,11 @@ FROM page CROSS JOIN LATERAL (
 -- Favorites keep their article's created_at (migration 0007): the head of one index range.
 WITH page AS (
     SELECT f.article_id AS id FROM favorites f
-    WHERE f.user_id = (SELECT id FROM users WHERE username = $3)
+    WHERE f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
     ORDER BY f.article_created_at DESC, f.article_id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
-     , (SELECT favorited_articles_count FROM users WHERE username = $3) AS total
+     , (SELECT favorited_articles_count FROM users WHERE username_key(username) = username_key($3)) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -105,26 +105,26 @@ FROM page CROSS JOIN LATERAL (
 -- generic plan is the same index plan whichever filters are set.
 WITH page AS (
     SELECT a.id FROM articles a
-    WHERE a.author_id = (SELECT id FROM users WHERE username = $3)
+    WHERE a.author_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
       AND ($4::text IS NULL OR EXISTS (
           SELECT 1 FROM article_tags at
           WHERE at.article_id = a.id AND at.tag_id = (SELECT id FROM tags WHERE name = $4)))
       AND ($5::text IS NULL OR EXISTS (
           SELECT 1 FROM favorites f
-          WHERE f.article_id = a.id AND f.user_id = (SELECT id FROM users WHERE username = $5)))
+          WHERE f.article_id = a.id AND f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($5))))
     ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
      , (
          SELECT count(*) FROM articles a
-         WHERE a.author_id = (SELECT id FROM users WHERE username = $3)
+         WHERE a.author_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
            AND ($4::text IS NULL OR EXISTS (
                SELECT 1 FROM article_tags at
                WHERE at.article_id = a.id AND at.tag_id = (SELECT id FROM tags WHERE name = $4)))
            AND ($5::text IS NULL OR EXISTS (
                SELECT 1 FROM favorites f
                WHERE f.article_id = a.id
-                 AND f.user_id = (SELECT id FROM users WHERE username = $5)))) AS total
+                 AND f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($5))))) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -133,7 +133,7 @@ FROM page CROSS JOIN LATERAL (
 -- A user's favorites with a tag (rare): the user's favorites drive, the tag is a probe.
 WITH page AS (
     SELECT f.article_id AS id FROM favorites f
-    WHERE f.user_id = (SELECT id FROM users WHERE username = $3)
+    WHERE f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
       -- A probe of the link's primary key per favorite, in page order: OFFSET 0 keeps the
       -- planner from hashing the tag's every link (221,380 for the busiest tag at M).
       AND EXISTS (
@@ -146,7 +146,7 @@ WITH page AS (
 -- include: card-columns
      , (
          SELECT count(*) FROM favorites f
-         WHERE f.user_id = (SELECT id FROM users WHERE username = $3)
+         WHERE f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
            AND EXISTS (
                SELECT 1 FROM article_tags at
                WHERE at.article_id = f.article_id
@@ -182,27 +182,27 @@ FROM page CROSS JOIN LATERAL (
 SELECT value FROM counters WHERE name = 'articles';
 
 -- name: count-articles-by-author
-SELECT coalesce((SELECT articles_count FROM users WHERE username = $1), 0);
+SELECT coalesce((SELECT articles_count FROM users WHERE username_key(username) = username_key($1)), 0);
 
 -- name: count-articles-by-tag
 SELECT coalesce((SELECT articles_count FROM tags WHERE name = $1), 0);
 
 -- name: count-articles-favorited-by
-SELECT coalesce((SELECT favorited_articles_count FROM users WHERE username = $1), 0);
+SELECT coalesce((SELECT favorited_articles_count FROM users WHERE username_key(username) = username_key($1)), 0);
 
 -- name: count-articles-by-author-filtered
 SELECT count(*) FROM articles a
-WHERE a.author_id = (SELECT id FROM users WHERE username = $1)
+WHERE a.author_id = (SELECT id FROM users WHERE username_key(username) = username_key($1))
   AND ($2::text IS NULL OR EXISTS (
       SELECT 1 FROM article_tags at
       WHERE at.article_id = a.id AND at.tag_id = (SELECT id FROM tags WHERE name = $2)))
   AND ($3::text IS NULL OR EXISTS (
       SELECT 1 FROM favorites f
-      WHERE f.article_id = a.id AND f.user_id = (SELECT id FROM users WHERE username = $3)));
+      WHERE f.article_id = a.id AND f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))));
 
 -- name: count-articles-favorited-by-tagged
 SELECT count(*) FROM favorites f
-WHERE f.user_id = (SELECT id FROM users WHERE username = $1)
+WHERE f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($1))
   AND EXISTS (
       SELECT 1 FROM article_tags at
       WHERE at.article_id = f.article_id AND at.tag_id = (SELECT id FROM tags WHERE name = $2)

@@ -23,6 +23,7 @@ from brisk.articles.schemas import (
     ArticleResponse,
     ArticleUpdateRequest,
 )
+from brisk.names import tag_lookup
 from brisk.responses import JSONBytes
 
 router = APIRouter(tags=["Articles"])
@@ -44,7 +45,7 @@ async def list_articles(
 ) -> JSONBytes:
     """Most recent articles, optionally by tag, author or who favorited them."""
     body = await service.list_articles(
-        filters=ArticleFilter(author=author, tag=tag, favorited_by=favorited),
+        filters=ArticleFilter(author=author, tag=tag_lookup(tag), favorited_by=favorited),
         viewer_id=viewer.user_id if viewer else None,
         limit=page.limit,
         offset=page.offset,

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from brisk import names
+
 FORMAT = "c1"
 
 # Version-token names. ARTICLES changes with any article write (lists show favoritesCount and
@@ -82,7 +84,9 @@ class KeySpace:
         return self._entity("user", user_id)
 
     def profile(self, username: str) -> Key:
-        return self._entity("profile", username)
+        # Every spelling a URL may use for one user (ALICE, fullwidth alice) shares one key, so
+        # the profile edit that drops it drops them all.
+        return self._entity("profile", names.key(username))
 
     def article(self, slug: str) -> Key:
         return self._entity("article", slug)

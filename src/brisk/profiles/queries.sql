@@ -4,7 +4,7 @@ SELECT u.id, u.username, u.bio, u.image,
            SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = u.id
        )) AS following
 FROM users u
-WHERE u.username = $1;
+WHERE username_key(u.username) = username_key($1);
 
 -- name: create-follow
 INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING;

@@ -13,7 +13,11 @@ Q = load_queries(Path(__file__).with_name("queries.sql"))
 
 UserRow = asyncpg.Record
 
-_FIELD_BY_CONSTRAINT = {"users_username_key": "username", "users_email_key": "email"}
+_FIELD_BY_CONSTRAINT = {
+    "users_username_key": "username",
+    "users_username_folded_key": "username",  # the same name in another case or width
+    "users_email_key": "email",
+}
 
 
 def _taken(exc: asyncpg.UniqueViolationError) -> AlreadyExistsError:
