@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,7 +15,7 @@ from brisk.cli.migrate import run_migrations
 from brisk.observability.logs import logging_config
 from brisk.observability.multiproc import metrics_dir
 from brisk.servers import load_settings, resolved_servers
-from brisk.settings import Settings
+from brisk.settings import HttpSettings, Settings
 
 
 def _exit_on_sigterm() -> None:
@@ -79,7 +80,9 @@ def serve(
                 port=port,
                 workers=workers,
                 loop="uvloop",
-                http="httptools",
+                # httptools, with brisk's bounds on header size and read times (ADR 0016).
+                http=limited_protocol(settings.http),
+                timeout_keep_alive=settings.http.keep_alive_seconds,
                 access_log=False,  # brisk writes its own JSON line per request
                 log_config=logging_config(settings.telemetry.log_level.upper()),
                 log_level=settings.telemetry.log_level,
@@ -88,3 +91,16 @@ def serve(
                 proxy_headers=False,
                 timeout_graceful_shutdown=settings.http.shutdown_grace_seconds,
             )
+
+
+def limited_protocol(http: HttpSettings) -> Any:
+    """uvicorn's `http` option: its httptools protocol with brisk's limits (picklable, for
+    the worker processes)."""
+    from brisk.http_limits import LimitedHttpToolsProtocol, ServerLimits
+
+    limits = ServerLimits(
+        max_header_bytes=http.max_header_bytes,
+        header_timeout_seconds=http.header_timeout_seconds,
+        body_timeout_seconds=http.body_timeout_seconds,
+    )
+    return functools.partial(LimitedHttpToolsProtocol, limits=limits)
