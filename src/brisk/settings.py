@@ -133,6 +133,14 @@ class HttpSettings(BaseModel):
     drain_seconds: float = Field(default=5.0, ge=0)
     # Then requests in flight get this long to finish before their connections close.
     shutdown_grace_seconds: int = Field(default=10, ge=1)
+    # What a client may make the server hold (brisk.http_limits, ADR 0016): the request line and
+    # headers at most this large (else 431), arriving within header_timeout of the connection
+    # or of the request's first byte (else 408), a body within body_timeout of its head, and
+    # idle kept-alive connections closed after keep_alive_seconds.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    keep_alive_seconds: int = Field(default=5, ge=1)
 
 
 class AuthSettings(BaseModel):
@@ -197,6 +205,10 @@ class TelemetrySettings(BaseModel):
     # cache detail to requests with a token) or "all". The detail says whether a resource was
     # read recently (a cache hit), so by default nobody gets it; the lab asks for "all".
     server_timing: Literal["total", "signed-in", "all"] = "total"
+    # host:port for GET /metrics on a listener of its own (then not on the API port), so
+    # scrapers reach it on an internal address and clients of the API do not; empty: the API
+    # port serves /metrics.
+    metrics_address: str | None = None
     # How often the event-loop lag and the pool gauges are sampled.
     sample_interval_seconds: float = Field(default=0.5, gt=0)
     # The live page at /_perf (and its data at /_perf/data); off unless asked for.

@@ -1,15 +1,18 @@
 """Smaller leaks a hostile tester found (issue 14): script URLs stored as images, the client's
 Host reflected into redirects, token-bearing responses a shared cache could keep, Server-Timing
-telling anyone what was read lately, and a null that was silently ignored."""
+telling anyone what was read lately, /metrics on the public port, and a null that was silently
+ignored."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.integration.conftest import Api, assert_error
+from tests.integration.live import free_port, serve, wait_ready
 
 
 @pytest.mark.parametrize(
@@ -101,3 +104,23 @@ async def test_server_timing_shows_anonymous_clients_no_cache_or_query_facts(
         assert re.fullmatch(r"app;dur=[\d.]+", timing), timing
     timing = (await client.get("/api/user", headers=author.auth)).headers["server-timing"]
     assert re.fullmatch(r"app;dur=[\d.]+", timing), timing
+
+
+async def test_metrics_can_live_on_their_own_address(
+    servers: tuple[str, str], database_url: str, tmp_path: Path
+) -> None:
+    """With BRISK_TELEMETRY__METRICS_ADDRESS the API port has no /metrics; the address has."""
+    metrics_port = free_port()
+    env = {"BRISK_TELEMETRY__METRICS_ADDRESS": f"127.0.0.1:{metrics_port}"}
+    served = serve(database_url, servers[1], tmp_path / "serve.log", env=env)
+    try:
+        await wait_ready(served)
+        async with httpx.AsyncClient(timeout=10) as http:
+            assert (await http.get(f"{served.api}/tags")).status_code == 200
+            assert (await http.get(f"{served.base}/metrics")).status_code == 404
+            scraped = await http.get(f"http://127.0.0.1:{metrics_port}/metrics")
+            assert scraped.status_code == 200
+            assert "http_server_request_duration_seconds" in scraped.text
+            assert (await http.get(f"http://127.0.0.1:{metrics_port}/api/tags")).status_code == 404
+    finally:
+        served.stop()

@@ -13,13 +13,16 @@ if TYPE_CHECKING:
     from brisk.observability.setup import Telemetry
 
 
-def build_router(telemetry: Telemetry) -> APIRouter:
+def build_router(telemetry: Telemetry, *, metrics: bool = True) -> APIRouter:
+    """`metrics`: serve /metrics here (False when it has an address of its own)."""
     router = APIRouter(include_in_schema=False)
 
-    @router.get("/metrics")
-    async def metrics() -> Response:
-        body, content_type = telemetry.metrics.render()
-        return Response(body, media_type=content_type)
+    if metrics:
+
+        @router.get("/metrics")
+        async def metrics_page() -> Response:
+            body, content_type = telemetry.metrics.render()
+            return Response(body, media_type=content_type)
 
     recorder = telemetry.recorder
     if recorder is not None:

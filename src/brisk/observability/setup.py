@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from brisk.observability.endpoints import build_router
 from brisk.observability.logs import AccessLog
 from brisk.observability.metrics import Metrics, mark_process_dead, multiprocess_dir
+from brisk.observability.metrics_listener import MetricsListener
 from brisk.observability.middleware import InFlight, TelemetryMiddleware
 from brisk.observability.observers import CacheObserver, QueryObserver
 from brisk.observability.perf import PerfRecorder
@@ -39,6 +40,7 @@ class Telemetry:
         if settings.enabled and settings.access_log:
             self.access_log = access_log if access_log is not None else AccessLog()
         self._sampler: Sampler | None = None
+        self._listener: MetricsListener | None = None
         self.in_flight = InFlight()
         if multiprocess_dir() is None:
             # Read at scrape time: exact, and nothing on the request path but an int.
@@ -52,7 +54,7 @@ class Telemetry:
     def install(self, app: FastAPI) -> None:
         """Routes (/metrics, /_perf when enabled) and the middleware; call after every other
         middleware so this one is outermost and times all of them."""
-        app.include_router(build_router(self))
+        app.include_router(build_router(self, metrics=not self.settings.metrics_address))
         if self.settings.enabled:
             app.add_middleware(
                 TelemetryMiddleware,
@@ -68,6 +70,9 @@ class Telemetry:
 
     async def start(self, db: Database, cache: Cache | None) -> None:
         """Register the observers and start sampling (lifespan, after the pools are open)."""
+        if self.settings.metrics_address:
+            self._listener = MetricsListener(self.settings.metrics_address, self.metrics.render)
+            await self._listener.start()
         if not self.settings.enabled:
             return
         db.observers.append(QueryObserver(self.metrics, self.settings.slow_query_seconds))
@@ -91,6 +96,8 @@ class Telemetry:
         self._sampler.start()
 
     async def stop(self) -> None:
+        if self._listener is not None:
+            await self._listener.stop()
         if self._sampler is not None:
             await self._sampler.stop()
         if self.tracing is not None:
