@@ -5,7 +5,7 @@ answered 200 (1.6 s of CPU), a connection that never sends a byte stayed open un
 gave up, and a client sending one header byte a second held its connection indefinitely
 (issue 14). uvicorn's only header limit (`h11_max_incomplete_event_size`) is for h11, and its
 keep-alive timeout starts only after a first response. This protocol is uvicorn's httptools one
-with those bounds added (ADR 0016):
+with those bounds added (ADR 0019):
 
 * the request head (request line and headers) may be at most `max_header_bytes`: past it the
   answer is 431 and the connection closes, before the rest is read;
@@ -17,7 +17,7 @@ with those bounds added (ADR 0016):
 The settings are brisk's (`BRISK_HTTP__*`), so another server can be given the same limits
 through its own options. For a GET that arrives in one packet the cost is one addition and a
 few attribute checks: the timers are armed only when a head or a body is still incomplete after
-the bytes at hand were parsed (measured in ADR 0016).
+the bytes at hand were parsed (measured in ADR 0019).
 """
 
 from __future__ import annotations

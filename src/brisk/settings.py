@@ -133,7 +133,7 @@ class HttpSettings(BaseModel):
     drain_seconds: float = Field(default=5.0, ge=0)
     # Then requests in flight get this long to finish before their connections close.
     shutdown_grace_seconds: int = Field(default=10, ge=1)
-    # What a client may make the server hold (brisk.http_limits, ADR 0016): the request line and
+    # What a client may make the server hold (brisk.http_limits, ADR 0019): the request line and
     # headers at most this large (else 431), arriving within header_timeout of the connection
     # or of the request's first byte (else 408), a body within body_timeout of its head, and
     # idle kept-alive connections closed after keep_alive_seconds.

@@ -1,4 +1,4 @@
-"""The server bounds what a client can make it hold (issue 14, ADR 0016): a head past
+"""The server bounds what a client can make it hold (issue 14, ADR 0019): a head past
 `BRISK_HTTP__MAX_HEADER_BYTES` is a 431 before the rest is read, a head that does not arrive
 within `BRISK_HTTP__HEADER_TIMEOUT_SECONDS` (idle new connection, or a slow sender) is a 408 and
 a closed connection, a stalled body and an idle kept-alive connection are closed. Against a real

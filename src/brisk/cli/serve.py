@@ -80,7 +80,7 @@ def serve(
                 port=port,
                 workers=workers,
                 loop="uvloop",
-                # httptools, with brisk's bounds on header size and read times (ADR 0016).
+                # httptools, with brisk's bounds on header size and read times (ADR 0019).
                 http=limited_protocol(settings.http),
                 timeout_keep_alive=settings.http.keep_alive_seconds,
                 access_log=False,  # brisk writes its own JSON line per request
