@@ -41,7 +41,9 @@ def test_short_soak_reports_windows_memory_errors_and_p99(
     # Both are rounded to 0.1 in the report, from the unrounded capacity.
     assert abs(report["rate_rps"] - report["capacity_rps"] * 0.7) <= 0.2
     assert all(w["requests"] > 0 and w["rss_mb"] > 0 for w in report["windows"])
-    assert report["errors"] == 0, report["windows"]
-    assert set(report["ok"]) == {"rss_growth", "errors"}
+    assert report["errors"] == 0, (report["errors_by_status"], report["windows"])
+    assert report["errors_by_status"] == {}
+    assert all(w["errors_by_status"] == {} for w in report["windows"])
+    assert set(report["ok"]) == {"rss_growth", "errors", "p99"}
     assert "soak at" in done.stdout
     assert "RSS" in done.stdout

@@ -207,3 +207,23 @@ def test_statuses_per_profile_separate_answers_from_failures() -> None:
     header, rows = status_rows(report)
     assert header == ["profile", "200", "503", "open: no answer", "closed: failed"]
     assert {row[0]: row[1:] for row in rows}["after"] == ["95", "3", "2", "7"]
+
+
+def test_soak_errors_are_broken_down_by_status() -> None:
+    from types import SimpleNamespace
+
+    from brisk.lab.soak import _report, _window, errors_by_status
+
+    # 3 refused answers (two 503s, one 429) and 2 requests that got no answer at all.
+    failing = SimpleNamespace(
+        requests=100, errors=5, statuses={"200": 95, "503": 2, "429": 1}, throughput_rps=10.0,
+        p50_ms=1.0, p99_ms=4.0, max_ms=9.0,
+    )  # fmt: skip
+    clean = SimpleNamespace(**{**vars(failing), "errors": 0, "statuses": {"200": 100}})
+    assert errors_by_status(failing) == {"429": 1, "503": 2, "no answer": 2}
+    assert errors_by_status(clean) == {}
+    windows = [_window(i + 1, 0.0, r, 2**20) for i, r in enumerate([clean, failing, failing])]
+    report = _report(10.0, 7.0, 2**20, windows)
+    assert report["errors"] == 10
+    assert report["errors_by_status"] == {"429": 2, "503": 4, "no answer": 4}
+    assert report["ok"] == {"rss_growth": True, "errors": False, "p99": True}
