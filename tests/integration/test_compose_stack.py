@@ -115,10 +115,18 @@ def start_primary(root: Path, port: int, log: IO[bytes]) -> tuple[Path, subproce
     initdb += ["--pwfile", str(root / "pw"), "--auth-local=trust", "-N"]
     initdb += env["POSTGRES_INITDB_ARGS"].split()
     subprocess.run(as_postgres(initdb), check=True, capture_output=True, timeout=120)
-    files = mounts(service)
+    # A bind mount is read by the container's user: copy the repository's files where the
+    # postgres user can read them (a clone may sit in a folder closed to other users).
+    files = {}
+    for target, source in mounts(service).items():
+        files[target] = root / "mounts" / Path(target).name
+        owned_dir(files[target].parent)
+        shutil.copy(source, files[target])
+        if os.geteuid() == 0:
+            shutil.chown(files[target], "postgres")
     command = [str(PG_BIN / "postgres"), "-D", str(data)]
     for name, value in settings_of(service["command"]).items():
-        command += ["-c", f"{name}={files.get(value, value)}"]  # a mounted file: the repo's
+        command += ["-c", f"{name}={files.get(value, value)}"]  # a mounted file: its copy
     command += ["-c", f"port={port}", "-c", "listen_addresses=127.0.0.1"]
     command += ["-c", f"unix_socket_directories={root}"]
     server = subprocess.Popen(as_postgres(command), stderr=log)
