@@ -54,10 +54,13 @@ def all_queries() -> Mapping[str, Query]:
 
 
 def build_cache(settings: Settings, redis: RedisClient | None, db: Database) -> Cache:
-    if redis is None or not settings.cache.enabled:
-        return Cache(settings.cache, redis, fill_scope=primary_only)
+    if redis is None:  # no shared cache anywhere to keep coherent
+        return Cache(settings.cache, None, fill_scope=primary_only)
+    # The outbox even when this process reads nothing through the cache: its writes still make
+    # other processes' entries stale, and a process with the cache off must not leave them be.
     outbox = Outbox(db, settings.cache.namespace)
-    return Cache(settings.cache, redis, subscriber_client(redis), outbox, fill_scope=primary_only)
+    subscriber = subscriber_client(redis) if settings.cache.enabled else None
+    return Cache(settings.cache, redis, subscriber, outbox, fill_scope=primary_only)
 
 
 def build_tokens(settings: Settings) -> TokenCodec:

@@ -130,7 +130,8 @@ class Cache:
                 self._relay_send,
                 interval=settings.outbox_relay_seconds,
                 grace=settings.outbox_grace_seconds,
-                paused=lambda: not self.enabled or self.breaker.is_open,
+                # Reads off or on, this process relays: invalidation is every writer's duty.
+                paused=lambda: self.breaker.is_open,
             )
         self._probe: asyncio.Task[None] | None = None
         # Test hook: awaited between a load and storing it, to force the stale-set race.
@@ -325,15 +326,16 @@ class Cache:
         """In the write's transaction: record what it makes stale, so the invalidation commits
         with the write and is relayed even if this process never gets to send it."""
         stale = Stale(tuple(k.name for k in keys), tuple(versions))
-        if not self.enabled or self.outbox is None or not (stale.names or stale.versions):
+        # Recorded whether or not this process reads through the cache (BRISK_CACHE__ENABLED
+        # is per process): other processes may hold what this write made stale.
+        if self.outbox is None or not (stale.names or stale.versions):
             return stale
         row = await self.outbox.record(tx, list(stale.names), list(stale.versions))
         return Stale(stale.names, stale.versions, row)
 
     async def invalidate(self, stale: Stale) -> None:
-        """After the commit: make every later read miss these keys and see new version tokens."""
-        if not self.enabled:
-            return
+        """After the commit: make every later read miss these keys and see new version tokens,
+        in every process (this one's reads may be off; others' are not)."""
         names = list(stale.names)
         version_names = list(stale.versions)
         all_sent = True
