@@ -12,9 +12,11 @@ the old row before the write can no longer store it. Single-flight closes the in
 stampede: concurrent misses of one key share one load, which runs in its own task so a
 cancelled request does not cancel it for the others.
 
-Redis failing is never an error for the caller: it is counted, the breaker opens after a few
-failures in a row, reads go to PostgreSQL, and a background probe closes the breaker when Redis
-answers again (after relaying the outbox: every invalidation not sent yet, whoever wrote it).
+Each Redis round trip is one method of `cache.remote.RemoteCache`; this module decides when
+to make them. Redis failing is never an error for the caller: it is counted, the breaker opens
+after a few failures in a row, reads go to PostgreSQL, and a background probe closes the
+breaker when Redis answers again (after relaying the outbox: every invalidation not sent yet,
+whoever wrote it).
 """
 
 from __future__ import annotations
@@ -23,21 +25,20 @@ import asyncio
 import contextlib
 import logging
 import random
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractContextManager
 from typing import Any, Final
 
-from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from brisk.cache.breaker import Breaker
-from brisk.cache.bus import EvictionBus, encode
+from brisk.cache.bus import EvictionBus
 from brisk.cache.keys import Key, KeySpace
 from brisk.cache.local import LocalCache
 from brisk.cache.outbox import Outbox, Relay, Stale
 from brisk.cache.redis_client import REDIS_ERRORS, RedisClient
+from brisk.cache.remote import RemoteCache, new_token
 from brisk.db import Executor
 from brisk.settings import CacheSettings
 
@@ -47,40 +48,9 @@ log = logging.getLogger(__name__)
 CacheObserver = Callable[[str, str, str, float], None]
 Loader = Callable[[], Awaitable[bytes]]
 
-_SET_IF_LEASED = """
-if redis.call('GET', KEYS[2]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  redis.call('DEL', KEYS[2])
-  return 1
-end
-return 0
-"""
-# Atomically: the value if a loader stored it meanwhile, else the lease if it is free. A plain
-# SET NX after a missed GET could take the lease just after another process stored the value
-# and released it, and load a second time.
-_VALUE_OR_LEASE = """
-local value = redis.call('GET', KEYS[1])
-if value then return {1, value} end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, ''} end
-return {0, ''}
-"""
-# A loader that failed (the database down) gives its lease back at once.
-_RELEASE_LEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-# Version tokens outlive any entry that carries them; an expired token is replaced by a new
-# random one, which only makes old entries unreachable.
-VERSION_TTL_SECONDS = 7 * 24 * 3600
 INVALIDATION_CHUNK = 500
 _FAILED: Final = object()
 _REDIS_ERRORS = REDIS_ERRORS
-
-
-def _token() -> str:
-    return secrets.token_hex(8)
 
 
 class Cache:
@@ -117,9 +87,7 @@ class Cache:
                 self._evict_local,
                 owns_client=subscriber is not redis,
             )
-        self._set_if_leased = redis.register_script(_SET_IF_LEASED) if redis else None
-        self._value_or_lease_script = redis.register_script(_VALUE_OR_LEASE) if redis else None
-        self._release_lease = redis.register_script(_RELEASE_LEASE) if redis else None
+        self._l2 = RemoteCache(redis, self.keys) if redis is not None else None
         self._flights: dict[str, asyncio.Task[bytes]] = {}
         # Without Redis there is no other process to tell, and nothing to relay.
         self.outbox = outbox if redis is not None else None
@@ -201,22 +169,8 @@ class Cache:
 
     async def versions(self, names: list[str]) -> tuple[str, ...] | None:
         redis_keys = [self.keys.version(n) for n in names]
-        values = await self._call("version", self._mget_versions, redis_keys)
+        values = await self._call("version", RemoteCache.versions, redis_keys)
         return None if values is _FAILED else values
-
-    async def _mget_versions(self, redis_keys: list[str]) -> tuple[str, ...]:
-        assert self._redis is not None
-        values = await self._redis.mget(redis_keys)
-        missing = [k for k, v in zip(redis_keys, values, strict=True) if v is None]
-        if missing:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for k in missing:
-                    pipe.set(k, _token(), nx=True, ex=VERSION_TTL_SECONDS)
-                await pipe.execute()
-            values = await self._redis.mget(redis_keys)
-        if any(v is None for v in values):
-            raise RedisError("version token vanished while being read")
-        return tuple(v.decode() if isinstance(v, bytes) else str(v) for v in values)
 
     def _landed(self, name: str, done: asyncio.Task[bytes]) -> None:
         if self._flights.get(name) is done:
@@ -237,21 +191,16 @@ class Cache:
 
     async def _l2_get(self, key: Key) -> bytes | None:
         started = time.perf_counter()
-        value = await self._call(key.family, self._redis_get, key.name)
+        value = await self._call(key.family, RemoteCache.get, key.name)
         if value is _FAILED:
             return None
         self._observe("l2", key.family, "miss" if value is None else "hit", _since(started))
         return value  # type: ignore[no-any-return]
 
-    async def _redis_get(self, name: str) -> bytes | None:
-        assert self._redis is not None
-        value = await self._redis.get(name)
-        return value if isinstance(value, bytes) or value is None else value.encode()
-
     async def _load_leased(self, key: Key, loader: Loader) -> bytes:
-        token = _token()
+        token = new_token()
         lease_ms = int(self.settings.lease_seconds * 1000)
-        got = await self._call(key.family, self._acquire_lease, key, token, lease_ms)
+        got = await self._call(key.family, RemoteCache.value_or_lease, key, token, lease_ms)
         if got is _FAILED:
             return await loader()
         if isinstance(got, bytes):
@@ -267,32 +216,13 @@ class Cache:
             # Otherwise every reader of this key, here and in other processes, would wait
             # lease_wait_seconds for a value that never comes before failing in turn: during a
             # database outage that turned each fast 503 into a 0.5 s one.
-            await self._call(key.family, self._give_back_lease, key.lease, token)
+            await self._call(key.family, RemoteCache.give_back_lease, key.lease, token)
             raise
         if self.before_store is not None:
             await self.before_store(key)
         jittered_ms = int(key.ttl * random.uniform(0.9, 1.1) * 1000)  # noqa: S311 - not crypto
-        await self._call(key.family, self._store_leased, key, token, value, jittered_ms)
+        await self._call(key.family, RemoteCache.store_leased, key, token, value, jittered_ms)
         return value
-
-    async def _acquire_lease(self, key: Key, token: str, lease_ms: int) -> bytes | bool:
-        """The stored value (bytes), True if the lease is ours, False if another holds it."""
-        assert self._value_or_lease_script is not None
-        outcome, value = await self._value_or_lease_script(
-            keys=[key.name, key.lease], args=[token, lease_ms]
-        )
-        if int(outcome) == 1:
-            return value if isinstance(value, bytes) else str(value).encode()
-        return int(outcome) == 2
-
-    async def _give_back_lease(self, lease: str, token: str) -> None:
-        assert self._release_lease is not None
-        await self._release_lease(keys=[lease], args=[token])
-
-    async def _store_leased(self, key: Key, token: str, value: bytes, ttl_ms: int) -> bool:
-        assert self._set_if_leased is not None
-        stored = await self._set_if_leased(keys=[key.name, key.lease], args=[token, value, ttl_ms])
-        return bool(stored)
 
     async def _wait_for_other_loader(self, key: Key) -> bytes | None:
         """Another process holds the lease: poll L2 briefly for what it stores."""
@@ -301,7 +231,7 @@ class Cache:
         while time.monotonic() < deadline:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
-            found = await self._call(key.family, self._value_or_lease, key)
+            found = await self._call(key.family, RemoteCache.value_and_lease, key)
             if found is _FAILED:
                 return None
             value, leased = found
@@ -310,13 +240,6 @@ class Cache:
             if not leased:
                 return None  # the loader gave up (its load failed): no use waiting for it
         return None
-
-    async def _value_or_lease(self, key: Key) -> tuple[bytes | None, bool]:
-        assert self._redis is not None
-        value, lease = await self._redis.mget([key.name, key.lease])
-        if isinstance(value, str):
-            value = value.encode()
-        return value, lease is not None
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -345,7 +268,7 @@ class Cache:
             chunk_versions = version_names if start == 0 else []
             # L2 first, then L1: a reader in this process that misses L1 after this point can
             # no longer find the old value in L2 either.
-            sent = await self._call("invalidate", self._send_invalidations, chunk, chunk_versions)
+            sent = await self._call("invalidate", RemoteCache.invalidate, chunk, chunk_versions)
             if sent is _FAILED:
                 all_sent = False  # the outbox row stays; a relay sends it when Redis is back
             self._evict_local(chunk)
@@ -354,7 +277,7 @@ class Cache:
 
     async def _relay_send(self, names: list[str], version_names: list[str]) -> None:
         """The relay's send: through the breaker, raising when Redis did not take it."""
-        if await self._call("relay", self._send_invalidations, names, version_names) is _FAILED:
+        if await self._call("relay", RemoteCache.invalidate, names, version_names) is _FAILED:
             raise RedisError("the cache outbox could not be relayed")
         self._evict_local(names)
 
@@ -365,22 +288,6 @@ class Cache:
         for name in names:
             self._flights.pop(name, None)
 
-    async def _send_invalidations(self, names: list[str], version_names: list[str]) -> None:
-        assert self._redis is not None
-        # redis-py refuses PUBLISH inside a Cluster pipeline: there it follows the pipeline
-        # (one more round trip, same order: L2 entries are gone before anyone hears of it).
-        cluster = isinstance(self._redis, RedisCluster)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for name in names:
-                pipe.delete(name, f"{name}:lease")
-            for v in version_names:
-                pipe.set(self.keys.version(v), _token(), ex=VERSION_TTL_SECONDS)
-            if names and not cluster:
-                pipe.publish(self.keys.eviction_channel, encode(names))
-            await pipe.execute()
-        if names and cluster:
-            await self._redis.publish(self.keys.eviction_channel, encode(names))
-
     async def clear(self) -> int:
         """Drop every entry of this namespace, in Redis and in every process's L1.
 
@@ -388,33 +295,24 @@ class Cache:
         Redis keys were deleted. Version tokens go too, so every versioned key changes.
         """
         self.local.clear()
-        if self._redis is None:
+        if self._l2 is None:
             return 0
-        deleted = 0
-        batch: list[str] = []
-        async for name in self._redis.scan_iter(match=f"{self.keys.prefix}*", count=1000):
-            batch.append(name)
-            if len(batch) >= INVALIDATION_CHUNK:
-                deleted += await self._redis.unlink(*batch)
-                batch.clear()
-        if batch:
-            deleted += await self._redis.unlink(*batch)
-        # Anything but a list of keys makes every subscriber flush its whole L1.
-        await self._redis.publish(self.keys.eviction_channel, b'"flush"')
+        deleted = await self._l2.clear()
         self.local.clear()
         return deleted
 
     # -- Redis calls, the breaker and its probe ---------------------------------------------
 
     async def _call(self, family: str, fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-        if self._redis is None:
+        """`fn(l2, *args)` through the breaker: its result, or _FAILED (counted, never raised)."""
+        if self._l2 is None:
             return _FAILED
         if self.breaker.is_open:
             self._observe("l2", family, "bypass", 0.0)
             return _FAILED
         started = time.perf_counter()
         try:
-            result = await fn(*args)
+            result = await fn(self._l2, *args)
         except _REDIS_ERRORS as exc:
             self._observe("l2", family, "error", _since(started))
             if self.breaker.failure():
@@ -448,7 +346,8 @@ class Cache:
             return
 
         async def send(names: list[str], version_names: list[str]) -> None:
-            await self._send_invalidations(names, version_names)
+            assert self._l2 is not None
+            await self._l2.invalidate(names, version_names)
             self._evict_local(names)
 
         await self.outbox.relay(send, min_age=0.0)
