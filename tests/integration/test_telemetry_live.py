@@ -135,11 +135,19 @@ async def test_one_json_line_per_request_on_stderr(live: Live) -> None:
         response = await client.get(f"{live.base}/api/tags", headers={"X-Request-ID": "live-42"})
     assert response.headers["x-request-id"] == "live-42"
     assert "server-timing" in response.headers
-    entries = []
-    for raw in live.served.log.read_bytes().splitlines():
-        if raw.startswith(b"{"):
-            entries.append(orjson.loads(raw))  # every line is whole JSON, workers never interleave
-    mine = [e for e in entries if e.get("request_id") == "live-42"]
+    # The access line is written once the response has gone: on a loaded machine it can land
+    # after the client has read the answer, so wait for it (bounded) rather than read once.
+    mine: list[dict[str, object]] = []
+    for _ in range(50):
+        entries = [
+            orjson.loads(raw)  # every line is whole JSON, workers never interleave
+            for raw in live.served.log.read_bytes().splitlines()
+            if raw.startswith(b"{")
+        ]
+        mine = [e for e in entries if e.get("request_id") == "live-42"]
+        if mine:
+            break
+        await asyncio.sleep(0.1)
     assert len(mine) == 1
     assert mine[0]["route"] == "/api/tags"
     assert mine[0]["status"] == 200
