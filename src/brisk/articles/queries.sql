@@ -243,16 +243,42 @@ SET slug = coalesce($2, slug),
     updated_at = now()
 WHERE id = $1;
 
+-- Deleting an article removes what hangs off it in batches of at most 100 rows a statement
+-- (articles/repository.py repeats each until it removes nothing), each batch continuing after
+-- the last key the previous one removed: a statement costs the same however popular the
+-- article, and never re-reads the index entries its own transaction already deleted (they
+-- stay in the index until VACUUM, invisible but visited); `= ANY(ARRAY(...))` keeps the batch
+-- a primary-key lookup per row in every plan, never a hash join over the table. What the
+-- article's row then cascades to is gone: its delete is a probe per referencing table (which
+-- still walks the index entries the batches deleted in this transaction).
+
 -- name: delete-article-notifications
 -- Its favorites' and comments' notifications: their unread ones release the inbox counters.
-WITH removed AS (DELETE FROM notifications WHERE article_id = $1 RETURNING recipient_id, read_at)
-UPDATE users u SET unread_notifications_count = u.unread_notifications_count - r.unread
-FROM (SELECT recipient_id, count(*) AS unread FROM removed WHERE read_at IS NULL GROUP BY 1) r
-WHERE u.id = r.recipient_id;
+-- Returns the last id removed, NULL when none was left.
+WITH removed AS (
+    DELETE FROM notifications WHERE id = ANY(ARRAY(
+        SELECT id FROM notifications WHERE article_id = $1 AND id > $2 ORDER BY id LIMIT 100))
+    RETURNING id, recipient_id, read_at
+), released AS (
+    UPDATE users u SET unread_notifications_count = u.unread_notifications_count - r.unread
+    FROM (SELECT recipient_id, count(*) AS unread FROM removed WHERE read_at IS NULL GROUP BY 1) r
+    WHERE u.id = r.recipient_id
+)
+SELECT max(id) FROM removed;
+
+-- name: delete-article-comments
+-- After delete-article-notifications (which removed the comments' notifications too, since
+-- they carry the article). Returns the last (created_at, id) removed, no row when none was left.
+WITH removed AS (
+    DELETE FROM comments WHERE id = ANY(ARRAY(
+        SELECT id FROM comments WHERE article_id = $1 AND (created_at, id) > ($2, $3)
+        ORDER BY created_at, id LIMIT 100))
+    RETURNING created_at, id
+)
+SELECT created_at, id FROM removed ORDER BY created_at DESC, id DESC LIMIT 1;
 
 -- name: delete-article
--- Run after unlink-article-tags, delete-article-favorites and delete-article-notifications,
--- which release their counters.
+-- Run after unlink-article-tags and the batched deletes above, which release their counters.
 WITH removed AS (
     DELETE FROM articles WHERE id = $1 RETURNING author_id
 ), by_author AS (
@@ -263,9 +289,18 @@ UPDATE counters SET value = value - 1
 WHERE name = 'articles' AND EXISTS (SELECT 1 FROM removed);
 
 -- name: delete-article-favorites
-WITH removed AS (DELETE FROM favorites WHERE article_id = $1 RETURNING user_id)
-UPDATE users SET favorited_articles_count = favorited_articles_count - 1
-WHERE id IN (SELECT user_id FROM removed);
+-- A batch (see delete-article-notifications); each favoriting user's counter drops with it.
+-- Returns the last user id removed, NULL when none was left.
+WITH removed AS (
+    DELETE FROM favorites WHERE article_id = $1 AND user_id = ANY(ARRAY(
+        SELECT user_id FROM favorites WHERE article_id = $1 AND user_id > $2
+        ORDER BY user_id LIMIT 100))
+    RETURNING user_id
+), released AS (
+    UPDATE users SET favorited_articles_count = favorited_articles_count - 1
+    WHERE id IN (SELECT user_id FROM removed)
+)
+SELECT max(user_id) FROM removed;
 
 -- name: create-tags
 -- A concurrent insert of the same new tag makes this wait, then skip; the next statement

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Literal
 
 import asyncpg
@@ -37,10 +37,12 @@ async def explain(
     *,
     mode: PlanCacheMode,
     analyze: bool,
+    prelude: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
     """EXPLAIN (FORMAT JSON) the query as a prepared statement under `mode`, like the app's
     connections run it; with `analyze`, ANALYZE and BUFFERS too. Inside a transaction that is
-    rolled back: EXPLAIN ANALYZE runs writes for real."""
+    rolled back: EXPLAIN ANALYZE runs writes for real. `prelude` runs first in that
+    transaction: what the app always runs before the query (see doctor/samples.PRELUDES)."""
     if LIMIT_SLOT in query.sql:
         query = query.with_limit(PAGE_SIZE)
     options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
@@ -49,6 +51,8 @@ async def explain(
     tx = conn.transaction()
     await tx.start()
     try:
+        if prelude is not None:
+            await prelude(conn)
         await conn.execute(f"SET LOCAL plan_cache_mode = {mode}")
         await conn.execute(f"PREPARE {_STATEMENT} AS {query.sql}")
         explained = await conn.fetchval(f"EXPLAIN ({options}) {execute}")

@@ -12,7 +12,13 @@ from brisk.db.queries import Query
 from brisk.db.server import SERVER_HEADROOM, pool_size_for
 from brisk.doctor.budget import Budget, cost, verdict
 from brisk.doctor.model import QueryPlan, Report
-from brisk.doctor.samples import ARGS, NoSampleDataError, request_queries, sample_from
+from brisk.doctor.samples import (
+    ARGS,
+    NoSampleDataError,
+    prelude_for,
+    request_queries,
+    sample_from,
+)
 from brisk.settings import DbSettings
 
 TABLE_ROWS = """
@@ -86,12 +92,11 @@ async def check_queries(
         if name not in ARGS:
             report.add("warning", "seq_scan", name, "no sample arguments: not explained")
             continue
-        args = ARGS[name](sample)
+        args, prelude = ARGS[name](sample), prelude_for(name, sample)
+        mode = settings.plan_cache_mode
         # Twice, the second measured: a budget judges the plan, not a cold first read from disk.
-        await explain(conn, registry[name], args, mode=settings.plan_cache_mode, analyze=True)
-        plan = await explain(
-            conn, registry[name], args, mode=settings.plan_cache_mode, analyze=True
-        )
+        await explain(conn, registry[name], args, mode=mode, analyze=True, prelude=prelude)
+        plan = await explain(conn, registry[name], args, mode=mode, analyze=True, prelude=prelude)
         root = plan["Plan"]
         scanned = [n for n in nodes(root) if n["Node Type"] == "Seq Scan"]
         spent = cost(plan)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import asyncpg
 
-from brisk.db import Executor, load_queries
+from brisk.db import Executor, drain, load_queries
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
 
@@ -31,7 +31,9 @@ async def mark_read(db: Executor, *, recipient_id: int, ids: list[int]) -> None:
 
 
 async def mark_read_up_to(db: Executor, *, recipient_id: int, up_to: int) -> None:
-    await db.execute(Q["mark-notifications-read-up-to"], recipient_id, up_to)
+    # In batches, newest first (see queries.sql): each statement costs the same however long
+    # the unread backlog below `up_to`.
+    await drain(db, Q["mark-notifications-read-up-to"], recipient_id, up_to)
 
 
 # Each create-* returns the recipient's id when a notification was written, else None: the

@@ -1,0 +1,94 @@
+"""Writes whose rows are unbounded (an article's favorites, notifications and comments; an
+inbox's unread backlog) work in bounded batches, finish the whole set, and keep the counters
+they release equal to real counts."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import asyncpg
+
+from brisk.articles import repository as articles
+from brisk.db.counters import recount
+from brisk.db.pool import Connection
+from brisk.notifications import repository as notifications
+
+FANS = 250  # more than two batches of favorites (100 a statement)
+COMMENTERS = 230
+
+_MISMATCHED_COUNTERS = """
+SELECT u.username FROM users u
+WHERE u.favorited_articles_count <> (SELECT count(*) FROM favorites f WHERE f.user_id = u.id)
+   OR u.unread_notifications_count
+      <> (SELECT count(*) FROM notifications n WHERE n.recipient_id = u.id AND n.read_at IS NULL)
+"""
+
+
+async def _popular_article(db: asyncpg.Connection) -> int:
+    """User 1's article, favorited by FANS others and commented on by COMMENTERS, each with
+    the notification the write paths would have written; the counters recounted."""
+    await db.execute(
+        "INSERT INTO users (username, email, password_hash)"
+        " SELECT 'u' || i, 'u' || i || '@example.com', 'x' FROM generate_series(1, $1) i",
+        FANS + 1,
+    )
+    article_id = await db.fetchval(
+        "INSERT INTO articles (slug, author_id, title, description, body)"
+        " VALUES ('popular', 1, 't', 'd', 'b') RETURNING id"
+    )
+    await db.execute(
+        "INSERT INTO favorites (user_id, article_id, article_created_at)"
+        " SELECT i, $1, now() FROM generate_series(2, $2) i",
+        article_id,
+        FANS + 1,
+    )
+    await db.execute(
+        "INSERT INTO comments (article_id, author_id, body)"
+        " SELECT $1, i, 'c' FROM generate_series(2, $2) i",
+        article_id,
+        COMMENTERS + 1,
+    )
+    await db.execute(
+        "INSERT INTO notifications (recipient_id, kind, actor_id, article_id, comment_id)"
+        " SELECT 1, 'favorite', user_id, article_id, NULL FROM favorites"
+        " UNION ALL SELECT 1, 'comment', author_id, article_id, id FROM comments"
+    )
+    await recount(Connection(db, []))
+    return int(article_id)
+
+
+async def test_deleting_a_popular_article_removes_all_it_holds_in_batches(
+    db: asyncpg.Connection,
+) -> None:
+    article_id = await _popular_article(db)
+    statements: Counter[str] = Counter()
+    conn = Connection(db, [lambda name, _seconds: statements.update([name])])
+    async with db.transaction():
+        await articles.delete_article(conn, article_id=article_id)
+
+    for table in ("articles", "favorites", "comments", "notifications", "article_tags"):
+        assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table
+    assert await db.fetch(_MISMATCHED_COUNTERS) == []
+    # Each set went a bounded batch a statement, plus the one that found nothing left.
+    assert statements["delete-article-favorites"] == -(-FANS // 100) + 1
+    assert statements["delete-article-comments"] == -(-COMMENTERS // 100) + 1
+    assert statements["delete-article-notifications"] == -(-(FANS + COMMENTERS) // 100) + 1
+    assert statements["delete-article"] == 1
+
+
+async def test_mark_read_up_to_marks_the_whole_backlog_in_batches(
+    db: asyncpg.Connection,
+) -> None:
+    await _popular_article(db)
+    ids = [r["id"] for r in await db.fetch("SELECT id FROM notifications ORDER BY id")]
+    up_to = ids[-21]  # all but the 20 newest
+    statements: Counter[str] = Counter()
+    conn = Connection(db, [lambda name, _seconds: statements.update([name])])
+
+    await notifications.mark_read_up_to(conn, recipient_id=1, up_to=up_to)
+
+    unread = await db.fetch("SELECT id FROM notifications WHERE read_at IS NULL ORDER BY id")
+    assert [r["id"] for r in unread] == ids[-20:]
+    assert await db.fetchval("SELECT unread_notifications_count FROM users WHERE id = 1") == 20
+    assert await db.fetch(_MISMATCHED_COUNTERS) == []
+    assert statements["mark-notifications-read-up-to"] == -(-(len(ids) - 20) // 50) + 1
