@@ -58,8 +58,8 @@ async def load_demo(url: str) -> None:
                     "INSERT INTO tags (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", tags
                 )
                 await conn.execute(
-                    "INSERT INTO article_tags (article_id, tag_id, created_at) "
-                    "SELECT a.id, t.id, a.created_at FROM articles a, tags t"
+                    "INSERT INTO article_tags (article_id, tag_id, created_at, author_id) "
+                    "SELECT a.id, t.id, a.created_at, a.author_id FROM articles a, tags t"
                     " WHERE a.id = $1 AND t.name = ANY($2::text[])",
                     article_id,
                     tags,

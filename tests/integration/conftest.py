@@ -64,6 +64,19 @@ class Api:
         return response.json()["comment"]
 
 
+# (author, tag) pairs whose stored total (migration 0014) differs from the links, or links that
+# lost their article's author: (kind, name) rows, none when the counters are right.
+AUTHOR_TAG_MISMATCHES = """
+SELECT 'author-tag', u.username || '/' || t.name FROM users u CROSS JOIN tags t
+WHERE coalesce((SELECT c.articles_count FROM author_tag_counts c
+                WHERE c.author_id = u.id AND c.tag_id = t.id), 0)
+   <> (SELECT count(*) FROM article_tags x WHERE x.author_id = u.id AND x.tag_id = t.id)
+UNION ALL
+SELECT 'link-author', a.slug FROM article_tags x JOIN articles a ON a.id = x.article_id
+WHERE x.author_id <> a.author_id
+"""
+
+
 def assert_error(response: httpx.Response, status: int) -> list[str]:
     """The response is `status` in RealWorld's error format with at least one message."""
     assert response.status_code == status, response.text

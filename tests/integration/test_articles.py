@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import httpx
 
-from tests.integration.conftest import Api, assert_error, table_counts
+from tests.integration.conftest import AUTHOR_TAG_MISMATCHES, Api, assert_error, table_counts
 
 
 async def test_create_then_read_and_list(client: httpx.AsyncClient, api: Api) -> None:
@@ -43,6 +43,10 @@ async def test_filters_and_total_count(client: httpx.AsyncClient, api: Api) -> N
     assert await slugs("tag=b") == (2, ["anna 0", "jake 0"])
     assert await slugs("favorited=jake") == (1, ["anna 0"])
     assert await slugs("tag=b&author=jake") == (1, ["jake 0"])
+    assert await slugs("tag=a&author=jake&limit=1&offset=1") == (3, ["jake 1"])
+    assert await slugs("tag=b&author=nobody") == (0, [])
+    assert await slugs("tag=b&author=anna&favorited=jake") == (1, ["anna 0"])
+    assert await slugs("author=jake&favorited=jake") == (0, [])
     assert await slugs("tag=b&favorited=jake") == (1, ["anna 0"])
     assert await slugs("tag=a&favorited=jake") == (0, [])
     assert await slugs("author=nobody") == (0, [])
@@ -154,7 +158,9 @@ async def test_stored_totals_match_real_counts_after_writes(
         UNION ALL
         SELECT 'total', c.name FROM counters c
         WHERE c.value <> (SELECT count(*) FROM articles)
+        UNION ALL
         """
+        + AUTHOR_TAG_MISMATCHES
     )
     assert mismatches == []
     listed = (await client.get("/api/articles?author=jake")).json()

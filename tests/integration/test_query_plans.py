@@ -85,8 +85,8 @@ async def test_query_uses_indexes(seeded: tuple[asyncpg.Connection, Sample], nam
 # data (strict: one that stops growing fails here until it leaves this list).
 _FAN_OUT = "its cost is one row's fan-out"
 GROWING = {
-    "list-articles-by-author-filtered": "author's articles scanned, the tag a per-row probe",
-    "count-articles-by-author-filtered": "counts the author's articles with the tag",
+    "list-articles-by-author-filtered": "author's articles scanned, the favoriter a probe",
+    "count-articles-by-author-filtered": "counts the author's articles the favoriter liked",
     "list-user-authored-slugs": "every slug the user wrote or commented on",
     "list-articles-favorited-by-tagged": "its total probes the tag for each of the favorites",
     "count-articles-favorited-by-tagged": "probes the tag for each of the user's favorites",
@@ -143,6 +143,7 @@ PAGE_INDEX = {
     "list-articles": "articles_created_idx",
     "list-articles-by-author": "articles_author_created_idx",
     "list-articles-by-tag": "article_tags_tag_created_idx",
+    "list-articles-by-author-tagged": "article_tags_tag_author_created_idx",
     "list-articles-favorited-by": "favorites_user_page_idx",
     "list-comments": "comments_article_created_idx",
     "list-notifications": "notifications_recipient_idx",

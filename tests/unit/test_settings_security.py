@@ -111,6 +111,16 @@ def test_slug_is_readable_and_unique() -> None:
         ),
         (
             ArticleFilter(tag="t", author="a"),
+            "list-articles-by-author-tagged",
+            "count-articles-by-author-tagged",
+        ),
+        (
+            ArticleFilter(author="a", favorited_by="f"),
+            "list-articles-by-author-filtered",
+            "count-articles-by-author-filtered",
+        ),
+        (
+            ArticleFilter(tag="t", author="a", favorited_by="f"),
             "list-articles-by-author-filtered",
             "count-articles-by-author-filtered",
         ),

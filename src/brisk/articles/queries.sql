@@ -99,9 +99,28 @@ FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
 
+-- name: list-articles-by-author-tagged
+-- The links keep their article's author (migration 0014): an author's articles with a tag are
+-- the head of one index range in page order, and their total a counter per (author, tag).
+WITH page AS (
+    SELECT at.article_id AS id FROM article_tags at
+    WHERE at.tag_id = (SELECT id FROM tags WHERE name = $4)
+      AND at.author_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
+    ORDER BY at.created_at DESC, at.article_id DESC LIMIT {limit} OFFSET $2
+)
+-- include: card-columns
+     , (
+         SELECT c.articles_count FROM author_tag_counts c
+         WHERE c.tag_id = (SELECT id FROM tags WHERE name = $4)
+           AND c.author_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
+     ) AS total
+FROM page CROSS JOIN LATERAL (
+-- include: article-columns
+-- include: article-from-page
+
 -- name: list-articles-by-author-filtered
--- The author and one or both other filters (rare): the author's index drives, the others are
--- per-row probes. `$n IS NULL OR` only ever filters rows here, never picks the scan, so the
+-- The author and the favoriter, with or without a tag (rare): the author's index drives, the
+-- others are per-row probes. `$n IS NULL OR` only ever filters rows here, never picks the scan, so the
 -- generic plan is the same index plan whichever filters are set.
 WITH page AS (
     SELECT a.id FROM articles a
@@ -189,6 +208,13 @@ SELECT coalesce((SELECT articles_count FROM tags WHERE name = $1), 0);
 
 -- name: count-articles-favorited-by
 SELECT coalesce((SELECT favorited_articles_count FROM users WHERE username_key(username) = username_key($1)), 0);
+
+-- name: count-articles-by-author-tagged
+SELECT coalesce((
+    SELECT c.articles_count FROM author_tag_counts c
+    WHERE c.tag_id = (SELECT id FROM tags WHERE name = $2)
+      AND c.author_id = (SELECT id FROM users WHERE username_key(username) = username_key($1))
+), 0);
 
 -- name: count-articles-by-author-filtered
 SELECT count(*) FROM articles a
@@ -308,18 +334,35 @@ SELECT max(user_id) FROM removed;
 INSERT INTO tags (name) SELECT DISTINCT unnest($1::text[]) ON CONFLICT (name) DO NOTHING;
 
 -- name: link-article-tags
-WITH linked AS (
-    INSERT INTO article_tags (article_id, tag_id, created_at)
-    SELECT $1, t.id, (SELECT created_at FROM articles WHERE id = $1)
-    FROM tags t WHERE t.name = ANY($2::text[])
+-- The links copy their article's created_at and author (migrations 0006, 0014); the tag's and
+-- the (author, tag) totals move with them.
+WITH article AS (
+    SELECT id, author_id, created_at FROM articles WHERE id = $1
+), linked AS (
+    INSERT INTO article_tags (article_id, tag_id, created_at, author_id)
+    SELECT a.id, t.id, a.created_at, a.author_id
+    FROM article a JOIN tags t ON t.name = ANY($2::text[])
     ON CONFLICT DO NOTHING
-    RETURNING tag_id
+    RETURNING tag_id, author_id
+), by_tag AS (
+    UPDATE tags SET articles_count = articles_count + 1
+    WHERE id = ANY(ARRAY(SELECT tag_id FROM linked))
 )
-UPDATE tags SET articles_count = articles_count + 1 WHERE id IN (SELECT tag_id FROM linked);
+INSERT INTO author_tag_counts (author_id, tag_id, articles_count)
+SELECT author_id, tag_id, 1 FROM linked
+ON CONFLICT (author_id, tag_id)
+DO UPDATE SET articles_count = author_tag_counts.articles_count + 1;
 
 -- name: unlink-article-tags
-WITH unlinked AS (DELETE FROM article_tags WHERE article_id = $1 RETURNING tag_id)
-UPDATE tags SET articles_count = articles_count - 1 WHERE id IN (SELECT tag_id FROM unlinked);
+WITH unlinked AS (
+    DELETE FROM article_tags WHERE article_id = $1 RETURNING tag_id, author_id
+), by_tag AS (
+    UPDATE tags SET articles_count = articles_count - 1
+    WHERE id = ANY(ARRAY(SELECT tag_id FROM unlinked))
+)
+UPDATE author_tag_counts c SET articles_count = c.articles_count - 1
+FROM unlinked u
+WHERE c.author_id = u.author_id AND c.tag_id = u.tag_id;
 
 -- name: create-favorite
 -- The counters move in the same statement as the row, and only when the row is new; a row

@@ -29,8 +29,10 @@ class ArticleFilter:
         """(page query, count query, filter arguments) for this combination of filters."""
         author, tag, favorited_by = self.author, self.tag, self.favorited_by
         args: tuple[str | None, ...]
-        if author is not None and (tag is not None or favorited_by is not None):
+        if author is not None and favorited_by is not None:
             name, args = "by-author-filtered", (author, tag, favorited_by)
+        elif author is not None and tag is not None:
+            name, args = "by-author-tagged", (author, tag)
         elif tag is not None and favorited_by is not None:
             name, args = "favorited-by-tagged", (favorited_by, tag)
         elif author is not None:

@@ -44,3 +44,14 @@ LEFT JOIN (
     SELECT recipient_id, count(*) AS unread FROM notifications WHERE read_at IS NULL GROUP BY 1
 ) n ON n.recipient_id = x.id
 WHERE u.id = x.id AND u.unread_notifications_count IS DISTINCT FROM coalesce(n.unread, 0);
+
+-- name: recount-author-tag-counters
+INSERT INTO author_tag_counts (author_id, tag_id, articles_count)
+SELECT author_id, tag_id, count(*) FROM article_tags GROUP BY author_id, tag_id
+ON CONFLICT (author_id, tag_id) DO UPDATE SET articles_count = EXCLUDED.articles_count
+WHERE author_tag_counts.articles_count IS DISTINCT FROM EXCLUDED.articles_count;
+
+-- name: recount-author-tag-counters-gone
+UPDATE author_tag_counts c SET articles_count = 0
+WHERE c.articles_count > 0 AND NOT EXISTS (
+    SELECT FROM article_tags at WHERE at.tag_id = c.tag_id AND at.author_id = c.author_id);

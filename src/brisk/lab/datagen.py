@@ -213,9 +213,18 @@ def _tags(plan: _Plan) -> Iterator[Row]:
         yield (word if i < len(_TAG_WORDS) else f"{word}-{i // len(_TAG_WORDS)}",)
 
 
+def _authors(plan: _Plan) -> Iterator[int]:
+    """Each article's author, in article order: a stream of its own, so the tags' links
+    (which keep their article's author) draw the same authors without the articles' rows."""
+    rng = plan.rng("authors")
+    authors = _Zipf(plan.scale.users, plan.scale.user_skew, rng)
+    for _ in range(plan.scale.articles):
+        yield plan.famous.id_of(authors.draw())
+
+
 def _articles(plan: _Plan, expected: dict[str, int]) -> Iterator[Row]:
     rng = plan.rng("articles")
-    authors = _Zipf(plan.scale.users, plan.scale.user_skew, rng)
+    authors = _authors(plan)
     names = [str(name) for (name,) in _tags(plan)]
     # The tag list kept in the row, sorted as COLLATE "C" sorts (code points): written here,
     # it spares the recount an UPDATE that rewrote every article.
@@ -230,7 +239,7 @@ def _articles(plan: _Plan, expected: dict[str, int]) -> Iterator[Row]:
         # Exact totals for the favorites and comments progress bars, for free.
         expected["favorites"] += favorites
         expected["comments"] += plan.comments.count(i)
-        author = plan.famous.id_of(authors.draw())
+        author = next(authors)
         title, description = " ".join(words).capitalize(), _sentence(rng, 6, 14)
         slug = f"{'-'.join(words)}-{i}"  # words have no digits: the id suffix keeps it unique
         row = (slug, author, title, description, body, _at(created), _at(updated), favorites)
@@ -268,10 +277,10 @@ def _tag_ids(plan: _Plan) -> Iterator[list[int]]:
 
 
 def _article_tags(plan: _Plan) -> Iterator[Row]:
-    for article, tags in enumerate(_tag_ids(plan), 1):
+    for article, (tags, author) in enumerate(zip(_tag_ids(plan), _authors(plan), strict=True), 1):
         created = _at(plan.article_time.at(article))  # the article's, as its links keep it
         for tag in tags:
-            yield article, tag, created
+            yield article, tag, created, author
 
 
 def _favorites(plan: _Plan) -> Iterator[Row]:

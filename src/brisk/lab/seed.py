@@ -58,13 +58,14 @@ _COLUMN_NAMES = {
     "articles": "slug author_id title description body created_at updated_at favorites_count"
     " tag_list",
     "follows": "follower_id followee_id created_at",
-    "article_tags": "article_id tag_id created_at",
+    "article_tags": "article_id tag_id created_at author_id",
     "favorites": "user_id article_id created_at article_created_at",
     "comments": "article_id author_id body created_at updated_at",
 }
 _COLUMNS = {table: names.split() for table, names in _COLUMN_NAMES.items()}
-# Notifications come last: derived from the rows above (see _load_notifications), not copied.
-_TABLES = (*_COLUMNS, "notifications")
+# Notifications come last: derived from the rows above (see _load_notifications), not copied;
+# the (author, tag) totals are filled by the recount.
+_TABLES = (*_COLUMNS, "notifications", "author_tag_counts")
 # How long before the data set ends each user last read their notifications, at most.
 _LAST_READ_DAYS = 180
 
