@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
+from brisk.api.deps import FEED_MAX_OFFSET
 from brisk.services import Services
 from tests.integration.conftest import (
     Api,
@@ -526,13 +527,25 @@ async def test_bad_paging_is_422(
     assert mentions(messages, BAD_PAGING[query].split("=")[0]), messages
 
 
-@pytest.mark.parametrize("list_path", ["/api/articles", "/api/articles/feed"], ids=["list", "feed"])
+@pytest.mark.parametrize(
+    ("list_path", "max_offset"),
+    [("/api/articles", 1_000_000), ("/api/articles/feed", FEED_MAX_OFFSET)],
+    ids=["list", "feed"],
+)
 async def test_paging_limits_are_inclusive(
-    client: httpx.AsyncClient, world: World, list_path: str
+    client: httpx.AsyncClient, world: World, list_path: str, max_offset: int
 ) -> None:
-    for query in ("limit=100&offset=0", "limit=1&offset=1000000"):
+    for query in ("limit=100&offset=0", f"limit=1&offset={max_offset}"):
         response = await client.get(f"{list_path}?{query}", headers=world.jake.auth)
         assert response.status_code == 200, (query, response.text)
+
+
+async def test_a_feed_page_past_its_depth_is_422_with_the_reason(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    path = f"/api/articles/feed?offset={FEED_MAX_OFFSET + 1}"
+    messages = assert_error(await client.get(path, headers=world.jake.auth), 422)
+    assert mentions(messages, f"at most {FEED_MAX_OFFSET}"), messages
 
 
 @pytest.mark.parametrize(

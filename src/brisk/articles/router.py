@@ -10,6 +10,7 @@ from starlette.responses import Response
 from brisk.api.cached_reads import CachedRead
 from brisk.api.deps import (
     ArticleServiceDep,
+    FeedPageDep,
     FilterValue,
     OptionalViewerDep,
     PageDep,
@@ -54,7 +55,7 @@ async def list_articles(
 
 
 @router.get("/articles/feed", responses=LIST)
-async def list_feed(page: PageDep, viewer: ViewerDep, service: ArticleServiceDep) -> JSONBytes:
+async def list_feed(page: FeedPageDep, viewer: ViewerDep, service: ArticleServiceDep) -> JSONBytes:
     """Most recent articles by the users the current user follows."""
     body = await service.list_feed(viewer_id=viewer.user_id, limit=page.limit, offset=page.offset)
     return JSONBytes(body)

@@ -1,5 +1,7 @@
 -- name: list-comments
 -- One round trip answers both "does the article exist" (a row with NULL comment) and its page.
+-- The page's ids come from the article's index alone (index-only), then one lookup per id:
+-- an offset skips index entries, not comment rows.
 SELECT a.id AS article_id, c.id, c.body,
        iso_utc(c.created_at) AS created_at, iso_utc(c.updated_at) AS updated_at,
        u.username AS author_username, u.bio AS author_bio, u.image AS author_image,
@@ -8,9 +10,10 @@ SELECT a.id AS article_id, c.id, c.body,
        )) AS author_following
 FROM articles a
 LEFT JOIN LATERAL (
-    SELECT id, body, created_at, updated_at, author_id FROM comments
+    SELECT id FROM comments
     WHERE article_id = a.id ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4
-) c ON true
+) page ON true
+LEFT JOIN comments c ON c.id = page.id
 LEFT JOIN users u ON u.id = c.author_id
 WHERE a.slug = $1
 ORDER BY c.created_at DESC, c.id DESC;
