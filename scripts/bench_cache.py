@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import statistics
 import subprocess
@@ -22,6 +21,7 @@ import time
 
 import httpx
 import jwt
+from benchkit import commits, wrk
 
 BARE_PORT, BRISK_PORT = 8401, 8402
 
@@ -39,36 +39,6 @@ def _wait(url: str) -> None:
             pass
         time.sleep(0.1)
     raise SystemExit(f"{url} did not come up")
-
-
-def _wrk(url: str, seconds: int, headers: dict[str, str]) -> tuple[float, float]:
-    args = ["taskset", "-c", "0", "wrk", "-t1", "-c64", f"-d{seconds}s", "--latency"]
-    for name, value in headers.items():
-        args += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    assert p99 is not None, out
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors:
-        raise SystemExit(f"{url}: {errors.group(1)} error responses\n{out}")
-    return rps, float(p99.group(1)) * scale
-
-
-def _commits(dsn: str) -> int:
-    out = subprocess.run(
-        [
-            "psql",
-            dsn,
-            "-Atc",
-            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return int(out.strip())
 
 
 def main() -> None:
@@ -120,9 +90,9 @@ def main() -> None:
         runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in targets}
         for round_no in range(opts.rounds):
             for name, (url, headers) in targets.items():
-                before = _commits(dsn)
-                rps, p99 = _wrk(url, opts.seconds, headers)
-                per_request = (_commits(dsn) - before) / (rps * opts.seconds)
+                before = commits(dsn)
+                rps, p99 = wrk(url, opts.seconds, headers)
+                per_request = (commits(dsn) - before) / (rps * opts.seconds)
                 runs[name].append((rps, p99, per_request))
                 print(
                     f"round {round_no + 1} {name:30} {rps:9.0f} req/s  p99 {p99:7.2f} ms  "

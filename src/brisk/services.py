@@ -16,11 +16,13 @@ from brisk.cache.bus import subscriber_client
 from brisk.cache.outbox import Outbox
 from brisk.cache.redis_client import RedisClient
 from brisk.comments.service import CommentService
+from brisk.dashboard.composed import ComposedDashboard
 from brisk.dashboard.service import DashboardService
 from brisk.db import Database, Query
 from brisk.db.queries import REGISTRY
 from brisk.db.routing import primary_only
 from brisk.notifications.service import NotificationService
+from brisk.overlay import ViewerFlags
 from brisk.profiles.service import ProfileService
 from brisk.ratelimit import RateLimiter
 from brisk.security import TokenCodec
@@ -76,17 +78,22 @@ def build_services(settings: Settings, db: Database, redis: RedisClient | None) 
     cache = build_cache(settings, redis, db)
     tokens = build_tokens(settings)
     limiter = RateLimiter(settings.limits, redis, settings.cache.namespace)
+    flags = ViewerFlags(db, cache)
+    users = UserService(db, tokens, limiter, cache)
+    articles = ArticleService(db, cache, flags)
+    notifications = NotificationService(db, cache)
+    composed = ComposedDashboard(cache, users, articles, notifications)
     return Services(
         settings=settings,
         db=db,
         redis=redis,
         cache=cache,
         tokens=tokens,
-        users=UserService(db, tokens, limiter, cache),
-        profiles=ProfileService(db, cache),
-        articles=ArticleService(db, cache),
-        comments=CommentService(db, cache),
+        users=users,
+        profiles=ProfileService(db, cache, flags),
+        articles=articles,
+        comments=CommentService(db, cache, flags),
         tags=TagService(db, cache),
-        notifications=NotificationService(db, cache),
-        dashboard=DashboardService(db, settings.dashboard, cache),
+        notifications=notifications,
+        dashboard=DashboardService(db, settings.dashboard, cache, composed),
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +16,21 @@ from brisk.services import Services
 from tests.conftest import TABLES
 
 pytestmark = pytest.mark.integration
+
+
+@contextmanager
+def database_calls(services: Services) -> Iterator[Counter[str]]:
+    """The named queries the block runs, counted."""
+    counts: Counter[str] = Counter()
+
+    def observe(name: str, _seconds: float) -> None:
+        counts[name] += 1
+
+    services.db.observers.append(observe)
+    try:
+        yield counts
+    finally:
+        services.db.observers.remove(observe)
 
 
 @dataclass

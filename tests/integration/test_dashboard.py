@@ -20,7 +20,7 @@ from brisk.notifications import repository as notifications
 from brisk.services import Services
 from brisk.users import repository as users
 from tests.integration.conftest import Api, ApiUser, assert_error, quick_user
-from tests.integration.test_query_budget import counting
+from tests.integration.conftest import database_calls as counting
 
 STRATEGIES = ("concurrent", "sequential", "single")
 # The five reads of the concurrent and sequential strategies, as (module, function name).

@@ -4,38 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from brisk.services import Services
-from tests.integration.conftest import Api, assert_error
+from tests.integration.conftest import Api, assert_error, database_calls
 
 # What the database does for each request; tests/integration/test_cache_costs.py covers what a
 # cached read costs.
 pytestmark = pytest.mark.usefixtures("no_cache")
 
 
-@contextmanager
-def counting(services: Services) -> Iterator[Counter[str]]:
-    counts: Counter[str] = Counter()
-
-    def observe(name: str, _seconds: float) -> None:
-        counts[name] += 1
-
-    services.db.observers.append(observe)
-    try:
-        yield counts
-    finally:
-        services.db.observers.remove(observe)
-
-
 async def _queries_for(
     client: httpx.AsyncClient, services: Services, url: str, **kw: object
 ) -> Counter[str]:
-    with counting(services) as counts:
+    with database_calls(services) as counts:
         response = await client.get(url, **kw)  # type: ignore[arg-type]
     assert response.status_code == 200, response.text
     return counts

@@ -171,12 +171,17 @@ async def test_cache_fills_read_the_primary(brisk_app: AppFactory) -> None:
         for _ in range(2):
             response = await client.get(f"/api/articles/{slug}")
             assert response.status_code == 200, response.text
-        # What is not cached -- here the per-viewer overlay -- still reads the replica.
+        # The viewer's flags are cached too (their favorites set): filled from the primary.
         favorite = await client.post(f"/api/articles/{slug}/favorite", headers=auth)
         assert favorite.json()["article"]["favorited"] is True  # the writer, on the primary
         await past_window()
         seen = (await client.get(f"/api/articles/{slug}", headers=auth)).json()["article"]
-        assert (seen["favoritesCount"], seen["favorited"]) == (1, False)
+        assert (seen["favoritesCount"], seen["favorited"]) == (1, True)
+        # What is not cached -- a list filtered by author -- still reads the replica, which
+        # never replayed the article.
+        author = created.json()["article"]["author"]["username"]
+        listed = (await client.get(f"/api/articles?author={author}", headers=auth)).json()
+        assert listed["articlesCount"] == 0
 
 
 def test_only_statements_that_write_nothing_count_as_reads() -> None:

@@ -24,7 +24,7 @@ from brisk.observability.tracing import Tracing
 from brisk.services import Services
 from tests.conftest import make_settings
 from tests.integration.conftest import Api, quick_user
-from tests.integration.test_query_budget import counting
+from tests.integration.conftest import database_calls as counting
 
 DASHBOARD_READS = {
     "get-user-by-id",

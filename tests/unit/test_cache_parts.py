@@ -87,5 +87,5 @@ def test_version_tokens_share_one_slot_for_mget() -> None:
 
 
 def test_keys_carry_the_namespace_and_format_version() -> None:
-    assert KeySpace("tenant-a").article("s").name == "tenant-a:c1:{article:s}"
+    assert KeySpace("tenant-a").article("s").name == "tenant-a:c2:{article:s}"
     assert KeySpace("tenant-a").article("s") != KeySpace("tenant-b").article("s")

@@ -10,11 +10,24 @@ the second token (issue 14). An empty header counts as none, as it always has.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from brisk.errors import AuthenticationRequiredError
+from brisk.security import TokenClaims
 
 SCHEMES = ("token", "bearer")
 _NAME = b"authorization"
+# Where the fast path leaves the token it verified, for the dependencies on a miss: a token is
+# verified once per request.
+VERIFIED_KEY = "brisk.verified"
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    token: str
+    claims: TokenClaims
+    # True when the claims' generation was found current in L1 (so it need not be read again).
+    current: bool
 
 
 def bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:

@@ -1,14 +1,16 @@
 """The GETs the fast path may answer from L1, as their routers declare them.
 
 Each domain's router lists its cacheable reads next to its routes: the path template, the
-function that names the cache key a response is stored under (the same service method the
-route's own read uses, so the two cannot drift), and whether the key is one signed-in
-viewer's. The fast path matches a request against this table and nothing else.
+query parameters the read understands, and its `peek` -- the service's own "this answer from
+L1 alone, or None", built from the same keys the route's read fills, so the two cannot drift.
+The fast path matches a request against this table and nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+import re
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,35 +18,57 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 if TYPE_CHECKING:
-    from brisk.cache import Key
     from brisk.services import Services
 
 Params = Mapping[str, str]
-SharedKey = Callable[["Services", Params], "Key"]
-ViewerKey = Callable[["Services", int], Awaitable["Key | None"]]
+# (services, path parameters, query parameters, the signed-in viewer's id or None) -> the
+# body a 200 from the full route would send, from L1 alone, or None to let the route answer.
+Peek = Callable[["Services", Params, Params, "int | None"], "bytes | None"]
+
+# The pages the fast path reads a `limit`/`offset` as: plain digits, as the routes' bounds
+# allow (api/deps.py); anything else is the full route's to validate.
+_DIGITS = re.compile(r"[0-9]{1,7}")
 
 
 @dataclass(frozen=True, slots=True)
 class CachedRead:
-    """A cacheable GET, `template` as the router spells it (`/articles/{slug}`), and one of:
+    """A cacheable GET, `template` as the router spells it (`/articles/{slug}`).
 
-    * `key`: the body is everyone's; the key from the path's parameters. Only an anonymous
-      request may be answered with it (a signed-in viewer's flags are their own).
-    * `viewer_key`: the body is one viewer's; the key from their id (a valid token is needed),
-      or None when it cannot be trusted now.
+    `query` names the query parameters `peek` understands; a request with any other, or one
+    twice, goes to the route. `signed_in`: only a signed-in viewer's (the dashboard, the feed);
+    an anonymous request goes to the route, which answers 401.
     """
 
     template: str
-    key: SharedKey | None = None
-    viewer_key: ViewerKey | None = None
+    peek: Peek
+    query: frozenset[str] = frozenset()
+    signed_in: bool = False
 
-    def __post_init__(self) -> None:
-        if (self.key is None) == (self.viewer_key is None):
-            raise ValueError(f"{self.template}: give exactly one of key and viewer_key")
 
-    @property
-    def viewer(self) -> bool:
-        return self.viewer_key is not None
+def parse_query(raw: bytes, allowed: frozenset[str]) -> dict[str, str] | None:
+    """The query as the routes read it (Starlette's parse), or None when the fast path should
+    not answer: an unknown or repeated parameter, or an empty value."""
+    if not raw:
+        return {}
+    found: dict[str, str] = {}
+    for name, value in urllib.parse.parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if name not in allowed or name in found or not value:
+            return None
+        found[name] = value
+    return found
+
+
+def page_of(
+    query: Params, *, default_limit: int, max_limit: int, max_offset: int
+) -> tuple[int, int] | None:
+    """(limit, offset) of a page query the routes would accept, or None to let them decide."""
+    limit, offset = query.get("limit"), query.get("offset", "0")
+    if (limit is not None and not _DIGITS.fullmatch(limit)) or not _DIGITS.fullmatch(offset):
+        return None
+    size = default_limit if limit is None else int(limit)
+    if not 1 <= size <= max_limit or int(offset) > max_offset:
+        return None
+    return size, int(offset)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 
-from brisk.api.authorization import bearer_token
+from brisk.api.authorization import VERIFIED_KEY, Verified, bearer_token
+from brisk.api.cached_reads import page_of
 from brisk.articles.service import ArticleService
 from brisk.comments.service import CommentService
 from brisk.dashboard.service import DashboardService
@@ -61,14 +62,16 @@ DashboardServiceDep = Annotated[DashboardService, Depends(_one_service("dashboar
 
 
 async def optional_viewer(request: Request) -> Viewer | None:
-    token = bearer_token(request.scope["headers"])
-    if token is None:
-        return None
     services = _services(request)
-    claims = services.tokens.verify(token)
-    if not await services.users.token_is_current(claims):
+    verified: Verified | None = request.scope.get(VERIFIED_KEY)
+    if verified is None:  # the fast path did not verify this request's token
+        token = bearer_token(request.scope["headers"])
+        if token is None:
+            return None
+        verified = Verified(token, services.tokens.verify(token), current=False)
+    if not verified.current and not await services.users.token_is_current(verified.claims):
         raise AuthenticationRequiredError("token has been revoked (password changed)")
-    return Viewer(claims.user_id, token)
+    return Viewer(verified.claims.user_id, verified.token)
 
 
 async def current_viewer(request: Request) -> Viewer:
@@ -95,6 +98,7 @@ class Page:
 
 
 Limit = Annotated[int | None, Query(ge=1, description="items per page (max 100)")]
+MAX_OFFSET = 1_000_000
 
 
 def _limit(request: Request, limit: int | None) -> int:
@@ -108,7 +112,7 @@ def _limit(request: Request, limit: int | None) -> int:
 async def page(
     request: Request,
     limit: Limit = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page:
     return Page(_limit(request, limit), offset)
 
@@ -158,7 +162,24 @@ async def keyset(
 KeysetDep = Annotated[Keyset, Depends(keyset)]
 
 
+def page_query(services: Services, query: Mapping[str, str]) -> tuple[int, int] | None:
+    """The fast path's reading of `limit`/`offset`, within the bounds `page` enforces."""
+    http = services.settings.http
+    return page_of(
+        query,
+        default_limit=http.default_page_size,
+        max_limit=http.max_page_size,
+        max_offset=MAX_OFFSET,
+    )
+
+
+def filter_value(raw: str | None) -> bool:
+    """Whether a filter value is one FilterValue accepts (the fast path's check)."""
+    return raw is None or (len(raw) <= MAX_FILTER and "\x00" not in raw)
+
+
 # Path and query values reach SQL as parameters: bound their size and refuse NUL (422, not 500).
+MAX_FILTER = 64
 SlugPath = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
 UsernamePath = Annotated[str, Path(max_length=64, pattern=NO_NUL)]
-FilterValue = Annotated[str | None, Query(max_length=64, pattern=NO_NUL)]
+FilterValue = Annotated[str | None, Query(max_length=MAX_FILTER, pattern=NO_NUL)]

@@ -8,12 +8,12 @@
 -- fragment: card-columns
 SELECT card.id, card.slug, card.title, card.description,
        iso_utc(card.created_at) AS created_at, iso_utc(card.updated_at) AS updated_at,
-       card.favorites_count, card.tag_list, card.favorited, card.author_username,
+       card.favorites_count, card.tag_list, card.favorited, card.author_id, card.author_username,
        card.author_bio, card.author_image, card.author_following
 
 -- fragment: article-columns
 SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at, a.favorites_count,
-       a.tag_list,
+       a.tag_list, a.author_id,
        ($1::bigint IS NOT NULL AND EXISTS (
            SELECT 1 FROM favorites f WHERE f.user_id = $1 AND f.article_id = a.id)) AS favorited,
        u.username AS author_username, u.bio AS author_bio, u.image AS author_image,
@@ -388,3 +388,11 @@ WITH removed AS (
 )
 UPDATE articles SET favorites_count = favorites_count - 1
 WHERE id IN (SELECT article_id FROM removed);
+
+-- name: get-article-cards
+-- The cards of these articles, as everyone sees them ($1 NULL): a cached page's misses.
+WITH page AS (SELECT unnest($2::bigint[]) AS id)
+-- include: card-columns
+FROM page CROSS JOIN LATERAL (
+-- include: article-columns
+-- include: article-from-page

@@ -75,6 +75,10 @@ async def count_feed(db: Executor, *, viewer_id: int) -> int:
     return int(await db.fetchval(Q["count-feed"], viewer_id))
 
 
+async def get_article_cards(db: Executor, *, ids: list[int]) -> list[asyncpg.Record]:
+    return await db.fetch(Q["get-article-cards"], None, ids)
+
+
 async def get_article(db: Executor, *, slug: str, viewer_id: int | None) -> asyncpg.Record | None:
     return await db.fetchrow(Q["get-article-by-slug"], viewer_id, slug)
 

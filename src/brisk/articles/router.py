@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from brisk.api.cached_reads import CachedRead
+from brisk.api.cached_reads import CachedRead, Params
 from brisk.api.deps import (
     ArticleServiceDep,
     FeedPageDep,
@@ -16,6 +16,8 @@ from brisk.api.deps import (
     PageDep,
     SlugPath,
     ViewerDep,
+    filter_value,
+    page_query,
 )
 from brisk.articles.repository import ArticleFilter
 from brisk.articles.schemas import (
@@ -27,9 +29,43 @@ from brisk.articles.schemas import (
 from brisk.names import tag_lookup
 from brisk.responses import JSONBytes
 
+if TYPE_CHECKING:
+    from brisk.services import Services
+
 router = APIRouter(tags=["Articles"])
+
+
+def _peek_list(services: Services, query: Params, viewer_id: int | None) -> bytes | None:
+    page, tag = page_query(services, query), query.get("tag")
+    if page is None or not filter_value(tag):
+        return None
+    filters = ArticleFilter(tag=tag_lookup(tag))
+    return services.articles.peek_list(filters, *page, viewer_id)
+
+
+def _peek_feed(services: Services, query: Params, viewer_id: int | None) -> bytes | None:
+    page = page_query(services, query)
+    if page is None or viewer_id is None:
+        return None
+    return services.articles.peek_feed(viewer_id, *page)
+
+
 CACHED_READS = (
-    CachedRead("/articles/{slug}", key=lambda services, p: services.articles.shared_key(p["slug"])),
+    CachedRead(
+        "/articles/{slug}",
+        lambda services, path, _, viewer: services.articles.peek_article(path["slug"], viewer),
+    ),
+    CachedRead(
+        "/articles",
+        lambda services, _, query, viewer: _peek_list(services, query, viewer),
+        query=frozenset({"limit", "offset", "tag"}),
+    ),
+    CachedRead(
+        "/articles/feed",
+        lambda services, _, query, viewer: _peek_feed(services, query, viewer),
+        query=frozenset({"limit", "offset"}),
+        signed_in=True,
+    ),
 )
 LIST: dict[int | str, dict[str, Any]] = {200: {"model": ArticleListResponse}}
 ONE: dict[int | str, dict[str, Any]] = {200: {"model": ArticleResponse}}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from functools import partial
 from typing import Any
 
 import orjson
@@ -11,16 +10,18 @@ from slugify import slugify
 
 from brisk import overlay
 from brisk.articles import repository as repo
+from brisk.articles.pages import Page, Pages, Rows, Total, list_body
 from brisk.articles.repository import ArticleFilter
 from brisk.articles.schemas import ArticleCreate, ArticleUpdate
 from brisk.articles.views import article_card, article_public
-from brisk.cache import ARTICLES, PROFILES, Cache, Key, viewer
+from brisk.cache import EMBEDDED, MEMBERSHIP, Cache, Key, follows, viewer
 from brisk.db import Database, Executor
 from brisk.errors import ForbiddenError, NotFoundError
 from brisk.notifications import repository as notifications
 from brisk.notifications.invalidation import inbox_stale
+from brisk.overlay import Shape, ViewerFlags
 
-# List pages cached: the unfiltered and per-tag lists, as long as they are near the top.
+# List pages cached: the unfiltered and per-tag lists and the feed, near the top.
 CACHED_LIST_DEPTH = 100
 
 
@@ -29,41 +30,75 @@ def make_slug(title: str) -> str:
     return f"{slugify(title, max_length=80) or 'article'}-{secrets.token_hex(3)}"
 
 
-def page_total(rows: list[Any]) -> int | None:
-    """The list's total from its first row; None when the page is empty and must count."""
-    return int(rows[0]["total"] or 0) if rows else None
+def page_total(rows: list[Any], offset: int) -> int | None:
+    """The list's total from its first row; None when a page past the first is empty and the
+    list must be counted (an empty first page is an empty list)."""
+    if rows:
+        return int(rows[0]["total"] or 0)
+    return 0 if offset == 0 else None
 
 
-def page_versions() -> tuple[str, str]:
-    """The tokens a cached list page carries: articles change it, and so do author profiles."""
-    return (ARTICLES, PROFILES)
-
-
-def _cacheable(filters: ArticleFilter, limit: int, offset: int) -> bool:
-    only_tag = filters.author is None and filters.favorited_by is None
-    return only_tag and offset + limit <= CACHED_LIST_DEPTH
+def list_scope(filters: ArticleFilter, limit: int, offset: int) -> str | None:
+    """The id-list scope a page is cached under, or None when it is not cached."""
+    if filters.author is not None or filters.favorited_by is not None:
+        return None
+    if offset + limit > CACHED_LIST_DEPTH:
+        return None
+    return "all" if filters.tag is None else f"tag={filters.tag}"
 
 
 class ArticleService:
-    def __init__(self, db: Database, cache: Cache) -> None:
+    def __init__(self, db: Database, cache: Cache, flags: ViewerFlags) -> None:
         self.db = db
         self.cache = cache
+        self.flags = flags
+        self.pages = Pages(db, cache, flags)
 
     async def list_articles(
         self, *, filters: ArticleFilter, viewer_id: int | None, limit: int, offset: int
     ) -> bytes:
-        fetch = None
-        if self.cache.enabled and _cacheable(filters, limit, offset):
-            page_key = partial(
-                self.cache.keys.article_page, tag=filters.tag, limit=limit, offset=offset
+        key = await self.list_key(filters, limit, offset)
+        if key is None:
+            return orjson.dumps(await self._list(filters, viewer_id, limit, offset))
+
+        async def rows() -> list[Any]:
+            return await repo.list_articles(
+                self.db, filters=filters, viewer_id=None, limit=limit, offset=offset
             )
-            fetch = partial(self.cache.get_versioned, page_versions(), page_key)
-        return await overlay.shared_then_viewer(
-            fetch=fetch,
-            read=lambda viewer: self._list(filters, viewer, limit, offset),
-            viewer_id=viewer_id,
-            overlay=partial(overlay.overlay_articles, self.db, field="articles"),
+
+        async def total(found: list[Any]) -> int:
+            stored = page_total(found, offset)
+            return await repo.count_articles(self.db, filters=filters) if stored is None else stored
+
+        page = await self.pages.page(key, rows, total)
+        return list_body(await self.pages.cards(page, viewer_id), page.total)
+
+    async def list_key(self, filters: ArticleFilter, limit: int, offset: int) -> Key | None:
+        """The id list a page of GET /articles is cached under now, if it is cached."""
+        scope = list_scope(filters, limit, offset)
+        if scope is None or not self.cache.enabled:
+            return None
+        versions = await self.cache.versions([MEMBERSHIP])
+        if versions is None:
+            return None  # without the current token nothing cached can be trusted
+        return self.cache.keys.article_ids(versions, scope, limit, offset)
+
+    def peek_list(
+        self, filters: ArticleFilter, limit: int, offset: int, viewer_id: int | None
+    ) -> bytes | None:
+        """A page of GET /articles from L1 alone (the fast path), or None."""
+        scope = list_scope(filters, limit, offset)
+        versions = None if scope is None else self.cache.peek_versions([MEMBERSHIP])
+        if scope is None or versions is None:
+            return None
+        return self._peek_body(
+            self.cache.keys.article_ids(versions, scope, limit, offset), viewer_id
         )
+
+    def _peek_body(self, key: Key, viewer_id: int | None) -> bytes | None:
+        page = self.pages.peek_page(key)
+        cards = None if page is None else self.pages.peek_cards(page, viewer_id)
+        return None if page is None or cards is None else list_body(cards, page.total)
 
     async def _list(
         self, filters: ArticleFilter, viewer_id: int | None, limit: int, offset: int
@@ -73,17 +108,66 @@ class ArticleService:
         rows = await repo.list_articles(
             self.db, filters=filters, viewer_id=viewer_id, limit=limit, offset=offset
         )
-        total = page_total(rows)
+        total = page_total(rows, offset)
         if total is None:
             total = await repo.count_articles(self.db, filters=filters)
         return {"articles": [article_card(r) for r in rows], "articlesCount": total}
 
     async def list_feed(self, *, viewer_id: int, limit: int, offset: int) -> bytes:
-        rows = await repo.list_feed(self.db, viewer_id=viewer_id, limit=limit, offset=offset)
-        total = page_total(rows)
-        if total is None:
-            total = await repo.count_feed(self.db, viewer_id=viewer_id)
-        return orjson.dumps({"articles": [article_card(r) for r in rows], "articlesCount": total})
+        key = await self.feed_key(viewer_id, limit, offset)
+        if key is None:
+            rows = await repo.list_feed(self.db, viewer_id=viewer_id, limit=limit, offset=offset)
+            total = page_total(rows, offset)
+            if total is None:
+                total = await repo.count_feed(self.db, viewer_id=viewer_id)
+            return list_body([orjson.dumps(article_card(r)) for r in rows], total)
+        page = await self.feed_page(key, viewer_id, limit, offset)
+        return list_body(await self.pages.cards(page, viewer_id), page.total)
+
+    async def feed_key(self, viewer_id: int, limit: int, offset: int) -> Key | None:
+        """The id list a page of the viewer's feed is cached under now, if it is cached."""
+        if not self.cache.enabled or offset + limit > CACHED_LIST_DEPTH:
+            return None
+        versions = await self.cache.versions([MEMBERSHIP, follows(viewer_id)])
+        if versions is None:
+            return None
+        return self.cache.keys.article_ids(versions, f"feed={viewer_id}", limit, offset)
+
+    def peek_feed_key(self, viewer_id: int, limit: int, offset: int) -> Key | None:
+        if offset + limit > CACHED_LIST_DEPTH:
+            return None
+        versions = self.cache.peek_versions([MEMBERSHIP, follows(viewer_id)])
+        if versions is None:
+            return None
+        return self.cache.keys.article_ids(versions, f"feed={viewer_id}", limit, offset)
+
+    def peek_feed(self, viewer_id: int, limit: int, offset: int) -> bytes | None:
+        key = self.peek_feed_key(viewer_id, limit, offset)
+        return None if key is None else self._peek_body(key, viewer_id)
+
+    def author_rows(self, author_id: int, limit: int) -> tuple[Rows, Total]:
+        """How an id list of the author's newest articles is read (the dashboard's own)."""
+
+        async def rows() -> list[Any]:
+            return await repo.list_articles_by_author_id(
+                self.db, author_id=author_id, viewer_id=None, limit=limit, offset=0
+            )
+
+        async def total(found: list[Any]) -> int:
+            return len(found)  # the dashboard shows no total
+
+        return rows, total
+
+    async def feed_page(self, key: Key, viewer_id: int, limit: int, offset: int) -> Page:
+        async def rows() -> list[Any]:
+            # The feed's rows carry this viewer's flags; shared_card clears them for the cache.
+            return await repo.list_feed(self.db, viewer_id=viewer_id, limit=limit, offset=offset)
+
+        async def total(found: list[Any]) -> int:
+            stored = page_total(found, offset)
+            return await repo.count_feed(self.db, viewer_id=viewer_id) if stored is None else stored
+
+        return await self.pages.page(key, rows, total)
 
     def shared_key(self, slug: str) -> Key:
         """Where the anonymous body of GET /articles/{slug} is cached (the fast path reads it)."""
@@ -92,10 +176,23 @@ class ArticleService:
     async def get_article(self, *, slug: str, viewer_id: int | None) -> bytes:
         return await overlay.shared_then_viewer(
             fetch=overlay.cached_under(self.cache, self.shared_key(slug)),
+            load=lambda: self._load_article(slug),
             read=lambda viewer: self._read_public(slug, viewer),
             viewer_id=viewer_id,
-            overlay=partial(overlay.overlay_articles, self.db, field="article"),
+            flags=self.flags,
+            shape=Shape.ARTICLE,
         )
+
+    def peek_article(self, slug: str, viewer_id: int | None) -> bytes | None:
+        key = self.shared_key(slug)
+        return overlay.peek_document(self.cache, self.flags, key, viewer_id, Shape.ARTICLE)
+
+    async def _load_article(self, slug: str) -> bytes:
+        row = await repo.get_article(self.db, slug=slug, viewer_id=None)
+        if row is None:
+            raise NotFoundError("article")
+        body = orjson.dumps({"article": article_public(row)})
+        return overlay.pack((row["id"], row["author_id"]), body)
 
     async def _read_public(self, slug: str, viewer_id: int | None) -> dict[str, Any]:
         return {"article": await self._read(self.db, slug=slug, viewer_id=viewer_id)}
@@ -120,7 +217,8 @@ class ArticleService:
             )
             await repo.set_tags(tx, article_id=article_id, tags=new.tagList, replace=False)
             article = await self._read(tx, slug=slug, viewer_id=author_id)
-            stale = await self.cache.stale(tx, [self.cache.keys.tags()], [ARTICLES])
+            # A new article joins lists: every id list may change, no card does.
+            stale = await self.cache.stale(tx, [self.cache.keys.tags()], [MEMBERSHIP])
         await self.cache.invalidate(stale)
         return orjson.dumps({"article": article})
 
@@ -145,12 +243,15 @@ class ArticleService:
                 )
             article = await self._read(tx, slug=new_slug or slug, viewer_id=viewer_id)
             keys = self.cache.keys
-            dropped = [keys.article(slug)]
+            dropped = [keys.article(slug), keys.card(current["id"])]
+            versions = []
             if new_slug is not None:
                 dropped += [keys.article(new_slug), keys.comments(slug)]
+                versions.append(EMBEDDED)  # notifications show the article's title and slug
             if changes.tagList is not None:
                 dropped.append(keys.tags())
-            stale = await self.cache.stale(tx, dropped, [ARTICLES])
+                versions.append(MEMBERSHIP)  # retagged: it leaves and joins tag lists
+            stale = await self.cache.stale(tx, dropped, versions)
         await self.cache.invalidate(stale)
         return orjson.dumps({"article": article})
 
@@ -162,8 +263,14 @@ class ArticleService:
             # The cascade removed the notifications about this article; all were the author's.
             stale = await self.cache.stale(
                 tx,
-                [keys.article(slug), keys.comments(slug), keys.tags(), keys.unread(viewer_id)],
-                [ARTICLES, viewer(viewer_id)],
+                [
+                    keys.article(slug),
+                    keys.card(current["id"]),
+                    keys.comments(slug),
+                    keys.tags(),
+                    keys.unread(viewer_id),
+                ],
+                [MEMBERSHIP, viewer(viewer_id)],
             )
         await self.cache.invalidate(stale)
 
@@ -188,11 +295,18 @@ class ArticleService:
                     tx, actor_id=viewer_id, article_id=target["id"]
                 )
             article = await self._read(tx, slug=slug, viewer_id=viewer_id)
-            inbox_keys, inbox_versions = inbox_stale(self.cache.keys, notified)
+            # One article's count and one viewer's flags changed: no list's membership did.
+            keys = self.cache.keys
+            inbox_keys, inbox_versions = inbox_stale(keys, notified)
             stale = await self.cache.stale(
                 tx,
-                [self.cache.keys.article(slug), *inbox_keys],
-                [ARTICLES, viewer(viewer_id), *inbox_versions],
+                [
+                    keys.article(slug),
+                    keys.card(target["id"]),
+                    keys.favorites(viewer_id),
+                    *inbox_keys,
+                ],
+                inbox_versions,
             )
         await self.cache.invalidate(stale)
         return orjson.dumps({"article": article})

@@ -3,10 +3,10 @@
 Layout (``ns`` is ``settings.cache.namespace``, ``c1`` the format version -- bump it when a
 cached value's shape changes, so old entries are never read by new code):
 
-* entity keys ``ns:c1:{family:id}`` and their lease ``ns:c1:{family:id}:lease``; the braces are a
+* entity keys ``ns:c2:{family:id}`` and their lease ``ns:c2:{family:id}:lease``; the braces are a
   Redis Cluster hash tag, so a value and its lease live in one slot (the lease script needs both);
-* version tokens ``ns:c1:{ver}:name``, all in one slot, read together with one MGET;
-* versioned keys ``ns:c1:{family:versions:...}``: a write changes the token, never the entries,
+* version tokens ``ns:c2:{ver}:name``, all in one slot, read together with one MGET;
+* versioned keys ``ns:c2:{family:versions:...}``: a write changes the token, never the entries,
   so a reader that loaded before the write stores under a key no later read asks for.
 """
 
@@ -16,13 +16,16 @@ from dataclasses import dataclass
 
 from brisk import names
 
-FORMAT = "c1"
+FORMAT = "c2"
 
-# Version-token names. ARTICLES changes with any article write (lists show favoritesCount and
-# tags), PROFILES with any profile edit (lists and dashboards embed authors), viewer(id) with
-# anything that only that user's private views show.
-ARTICLES = "articles"
-PROFILES = "profiles"
+# Version-token names (ADR 0020). MEMBERSHIP changes when which articles a list holds can
+# change: an article created, deleted or retagged. EMBEDDED changes with a profile edit or an
+# article's retitle (a notification embeds its actor and its article's title). follows(id)
+# changes with that user's follows (their feed), viewer(id) with their notifications and
+# follows (their inbox). A favorite or a comment changes none of them: it drops the one
+# article's entries, and the viewer's own favorites set.
+MEMBERSHIP = "membership"
+EMBEDDED = "embedded"
 
 
 # L2 time to live per family, in seconds (jittered by +-10% when stored). Invalidation, not
@@ -36,13 +39,20 @@ TTL_SECONDS = {
     "tags": 60,
     "unread": 300,
     "token_generation": 300,
-    "article_page": 60,
-    "dashboard": 60,
+    "card": 300,
+    "article_ids": 60,
+    "favorites": 300,
+    "following": 300,
+    "inbox": 60,
 }
 
 
 def viewer(user_id: int) -> str:
     return f"viewer:{user_id}"
+
+
+def follows(user_id: int) -> str:
+    return f"follows:{user_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +113,24 @@ class KeySpace:
     def token_generation(self, user_id: int) -> Key:
         return self._entity("token_generation", user_id)
 
-    # Versioned keys: the tokens they carry are read from Redis on every read.
-    def article_page(
-        self, versions: tuple[str, ...], tag: str | None, limit: int, offset: int
-    ) -> Key:
-        scope = "all" if tag is None else f"tag={tag}"
-        return self._entity("article_page", f"{':'.join(versions)}:{limit}:{offset}:{scope}")
+    def card(self, article_id: int) -> Key:
+        """An article as lists show it (no body), everyone's flags false."""
+        return self._entity("card", article_id)
 
-    def dashboard(self, versions: tuple[str, ...], user_id: int) -> Key:
-        return self._entity("dashboard", f"{':'.join(versions)}:{user_id}")
+    def favorites(self, user_id: int) -> Key:
+        """The ids of the articles a user favorited: their `favorited` flags."""
+        return self._entity("favorites", user_id)
+
+    def following(self, user_id: int) -> Key:
+        """The ids of the users a user follows: their `following` flags."""
+        return self._entity("following", user_id)
+
+    # Versioned keys: a write renews a token; entries under the old one are never asked for.
+    def article_ids(self, versions: tuple[str, ...], scope: str, limit: int, offset: int) -> Key:
+        """Which articles a list page holds (ids, authors' ids, the total): `scope` is `all`,
+        `tag=<name>`, `author=<id>` or `feed=<viewer id>`."""
+        return self._entity("article_ids", f"{':'.join(versions)}:{limit}:{offset}:{scope}")
+
+    def inbox(self, versions: tuple[str, ...], user_id: int) -> Key:
+        """A user's newest notifications, as their dashboard shows them."""
+        return self._entity("inbox", f"{':'.join(versions)}:{user_id}")

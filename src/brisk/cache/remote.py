@@ -111,16 +111,19 @@ class RemoteCache:
         # redis-py refuses PUBLISH inside a Cluster pipeline: there it follows the pipeline
         # (one more round trip, same order: L2 entries are gone before anyone hears of it).
         cluster = isinstance(self.redis, RedisCluster)
+        version_keys = [self.keys.version(v) for v in version_names]
+        # Every L1 holds tokens too (ADR 0020): renewed ones are evicted like entries.
+        evicted = [*names, *version_keys]
         async with self.redis.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.delete(name, f"{name}:lease")
-            for v in version_names:
-                pipe.set(self.keys.version(v), new_token(), ex=VERSION_TTL_SECONDS)
-            if names and not cluster:
-                pipe.publish(self.keys.eviction_channel, encode(names))
+            for version_key in version_keys:
+                pipe.set(version_key, new_token(), ex=VERSION_TTL_SECONDS)
+            if evicted and not cluster:
+                pipe.publish(self.keys.eviction_channel, encode(evicted))
             await pipe.execute()
-        if names and cluster:
-            await self.redis.publish(self.keys.eviction_channel, encode(names))
+        if evicted and cluster:
+            await self.redis.publish(self.keys.eviction_channel, encode(evicted))
 
     async def clear(self) -> int:
         """Unlink every key of the namespace and make every process flush its L1."""

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 # (layer "l1"|"l2", key family, result "hit"|"miss"|"error"|"bypass", seconds)
 CacheObserver = Callable[[str, str, str, float], None]
 Loader = Callable[[], Awaitable[bytes]]
+BatchLoader = Callable[[list[Key]], Awaitable[dict[str, bytes]]]
 
 INVALIDATION_CHUNK = 500
 _FAILED: Final = object()
@@ -89,6 +90,7 @@ class Cache:
             )
         self._l2 = RemoteCache(redis, self.keys) if redis is not None else None
         self._flights: dict[str, asyncio.Task[bytes]] = {}
+        self._batches: dict[str, asyncio.Task[dict[str, bytes]]] = {}
         # Without Redis there is no other process to tell, and nothing to relay.
         self.outbox = outbox if redis is not None else None
         self._relay = None
@@ -168,9 +170,96 @@ class Cache:
         return await self.get_or_load(key_for(versions), loader)
 
     async def versions(self, names: list[str]) -> tuple[str, ...] | None:
+        """The current tokens of `names`, or None when they cannot be known now (Redis away).
+
+        Tokens are kept in L1 like entries (ADR 0020): a write renews them in Redis and evicts
+        them from every L1 the way it evicts keys, so a hit needs no round trip."""
         redis_keys = [self.keys.version(n) for n in names]
+        held = self._local_versions(redis_keys)
+        if held is not None:
+            return held
+        since = self.local.generation()
         values = await self._call("version", RemoteCache.versions, redis_keys)
-        return None if values is _FAILED else values
+        if values is _FAILED:
+            return None
+        for name, value in zip(redis_keys, values, strict=True):
+            self.local.put(name, value.encode(), since)
+        return values  # type: ignore[no-any-return]
+
+    def peek_versions(self, names: list[str]) -> tuple[str, ...] | None:
+        """The tokens of `names` if L1 holds them all; for the fast path, which never waits."""
+        if not self.enabled:
+            return None
+        return self._local_versions([self.keys.version(n) for n in names])
+
+    def _local_versions(self, redis_keys: list[str]) -> tuple[str, ...] | None:
+        found = []
+        for name in redis_keys:
+            value = self.local.get(name)
+            if value is None:
+                return None
+            found.append(value.decode())
+        return tuple(found)
+
+    async def get_many(self, keys: list[Key], load: BatchLoader) -> dict[str, bytes]:
+        """Values of many small entries by key name, from L1; the missing ones loaded together
+        by one `load` call (one query for a page's cards). Not shared through L2: a batch from
+        PostgreSQL costs about what one from Redis does, and L1's generations keep a load that
+        raced a write from being stored. Concurrent misses of a key share its load. A key the
+        load does not return (the row is gone) is absent from the result."""
+        if not self.enabled:
+            return await load(keys)
+        found: dict[str, bytes] = {}
+        waits: dict[str, asyncio.Task[dict[str, bytes]]] = {}
+        missing: list[Key] = []
+        for key in keys:
+            value = self.local.get(key.name)
+            if value is not None:
+                self._observe("l1", key.family, "hit", 0.0)
+                found[key.name] = value
+                continue
+            self._observe("l1", key.family, "miss", 0.0)
+            flight = self._batches.get(key.name)
+            if flight is None:
+                missing.append(key)
+            else:
+                waits[key.name] = flight
+        if missing:
+            task = asyncio.create_task(self._fill_many(missing, load))
+            for key in missing:
+                self._batches[key.name] = task
+                waits[key.name] = task
+            task.add_done_callback(lambda done: self._landed_many(missing, done))
+        for name, flight in waits.items():
+            value = (await asyncio.shield(flight)).get(name)
+            if value is not None:
+                found[name] = value
+        return found
+
+    async def _fill_many(self, keys: list[Key], load: BatchLoader) -> dict[str, bytes]:
+        since = self.local.generation()
+        with self._fill_scope():
+            loaded = await load(keys)
+        for name, value in loaded.items():
+            self.local.put(name, value, since)
+        return loaded
+
+    def _landed_many(self, keys: list[Key], done: asyncio.Task[dict[str, bytes]]) -> None:
+        for key in keys:
+            if self._batches.get(key.name) is done:
+                del self._batches[key.name]
+        if not done.cancelled():
+            done.exception()
+
+    def generation(self) -> int:
+        """For a loader that fills other entries as it goes (`warm`): take it before reading."""
+        return self.local.generation()
+
+    def warm(self, key: Key, value: bytes, since: int) -> None:
+        """Store in L1 what a loader read on the way (a list's cards), unless a write
+        invalidated the key after generation `since`."""
+        if self.enabled:
+            self.local.put(key.name, value, since)
 
     def _landed(self, name: str, done: asyncio.Task[bytes]) -> None:
         if self._flights.get(name) is done:
@@ -271,7 +360,7 @@ class Cache:
             sent = await self._call("invalidate", RemoteCache.invalidate, chunk, chunk_versions)
             if sent is _FAILED:
                 all_sent = False  # the outbox row stays; a relay sends it when Redis is back
-            self._evict_local(chunk)
+            self._evict_local([*chunk, *(self.keys.version(v) for v in chunk_versions)])
         if all_sent and stale.row is not None and self.outbox is not None:
             self.outbox.applied(stale.row)
 
@@ -279,7 +368,7 @@ class Cache:
         """The relay's send: through the breaker, raising when Redis did not take it."""
         if await self._call("relay", RemoteCache.invalidate, names, version_names) is _FAILED:
             raise RedisError("the cache outbox could not be relayed")
-        self._evict_local(names)
+        self._evict_local([*names, *(self.keys.version(v) for v in version_names)])
 
     def _evict_local(self, names: list[str]) -> None:
         """Drop from L1, and detach loads in flight: they may have read the old row, so a read
@@ -287,6 +376,7 @@ class Cache:
         self.local.invalidate(names)
         for name in names:
             self._flights.pop(name, None)
+            self._batches.pop(name, None)
 
     async def clear(self) -> int:
         """Drop every entry of this namespace, in Redis and in every process's L1.
@@ -348,7 +438,7 @@ class Cache:
         async def send(names: list[str], version_names: list[str]) -> None:
             assert self._l2 is not None
             await self._l2.invalidate(names, version_names)
-            self._evict_local(names)
+            self._evict_local([*names, *(self.keys.version(v) for v in version_names)])
 
         await self.outbox.relay(send, min_age=0.0)
 

@@ -2,7 +2,7 @@
 -- One round trip answers both "does the article exist" (a row with NULL comment) and its page.
 -- The page's ids come from the article's index alone (index-only), then one lookup per id:
 -- an offset skips index entries, not comment rows.
-SELECT a.id AS article_id, c.id, c.body,
+SELECT a.id AS article_id, c.id, c.body, c.author_id,
        iso_utc(c.created_at) AS created_at, iso_utc(c.updated_at) AS updated_at,
        u.username AS author_username, u.bio AS author_bio, u.image AS author_image,
        ($2::bigint IS NOT NULL AND EXISTS (

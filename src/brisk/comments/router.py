@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
+from brisk.api.cached_reads import CachedRead
 from brisk.api.deps import CommentServiceDep, OptionalViewerDep, SlugPath, ViewerDep
 from brisk.comments.schemas import CommentCreateRequest, CommentListResponse, CommentResponse
 from brisk.comments.service import DEFAULT_PAGE
@@ -14,6 +15,13 @@ from brisk.responses import JSONBytes
 
 router = APIRouter(tags=["Comments"])
 MAX_COMMENTS_PAGE = 500
+# The default page only (no query): the one that is cached.
+CACHED_READS = (
+    CachedRead(
+        "/articles/{slug}/comments",
+        lambda services, path, _, viewer: services.comments.peek_comments(path["slug"], viewer),
+    ),
+)
 
 
 @router.get("/articles/{slug}/comments", responses={200: {"model": CommentListResponse}})

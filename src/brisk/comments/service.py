@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import orjson
 
 from brisk import overlay
-from brisk.cache import Cache, Stale
+from brisk.cache import Cache, Key, Stale
 from brisk.comments import repository as repo
 from brisk.comments.views import comment_public
 from brisk.db import Database, Executor
 from brisk.errors import ForbiddenError, NotFoundError
 from brisk.notifications import repository as notifications
 from brisk.notifications.invalidation import inbox_stale
+from brisk.overlay import Shape, ViewerFlags
 
 # The page GET /articles/:slug/comments gives without parameters; the one that is cached.
 DEFAULT_PAGE = 100
 
 
 class CommentService:
-    def __init__(self, db: Database, cache: Cache) -> None:
+    def __init__(self, db: Database, cache: Cache, flags: ViewerFlags) -> None:
         self.db = db
         self.cache = cache
+        self.flags = flags
 
     async def list_comments(
         self, *, slug: str, viewer_id: int | None, limit: int, offset: int
@@ -31,23 +32,42 @@ class CommentService:
         # Only the default page is cached: the one every article page asks for.
         fetch = None
         if (limit, offset) == (DEFAULT_PAGE, 0):
-            fetch = overlay.cached_under(self.cache, self.cache.keys.comments(slug))
+            fetch = overlay.cached_under(self.cache, self.shared_key(slug))
         return await overlay.shared_then_viewer(
             fetch=fetch,
+            load=lambda: self._load(slug),
             read=lambda viewer: self._list(slug, viewer, limit, offset),
             viewer_id=viewer_id,
-            overlay=partial(overlay.overlay_authors, self.db, field="comments"),
+            flags=self.flags,
+            shape=Shape.USERS,
         )
+
+    def shared_key(self, slug: str) -> Key:
+        """Where the default page of an article's comments is cached (the fast path too)."""
+        return self.cache.keys.comments(slug)
+
+    def peek_comments(self, slug: str, viewer_id: int | None) -> bytes | None:
+        key = self.shared_key(slug)
+        return overlay.peek_document(self.cache, self.flags, key, viewer_id, Shape.USERS)
+
+    async def _load(self, slug: str) -> bytes:
+        rows = await self._rows(slug, None, DEFAULT_PAGE, 0)
+        body = orjson.dumps({"comments": [comment_public(r) for r in rows]})
+        return overlay.pack([r["author_id"] for r in rows], body)
 
     async def _list(
         self, slug: str, viewer_id: int | None, limit: int, offset: int
     ) -> dict[str, Any]:
+        rows = await self._rows(slug, viewer_id, limit, offset)
+        return {"comments": [comment_public(r) for r in rows]}
+
+    async def _rows(self, slug: str, viewer_id: int | None, limit: int, offset: int) -> list[Any]:
         rows = await repo.list_comments(
             self.db, slug=slug, viewer_id=viewer_id, limit=limit, offset=offset
         )
         if not rows:
             raise NotFoundError("article")
-        return {"comments": [comment_public(r) for r in rows if r["id"] is not None]}
+        return [r for r in rows if r["id"] is not None]
 
     async def create_comment(self, *, slug: str, author_id: int, body: str) -> bytes:
         async with self.db.transaction() as tx:
@@ -75,6 +95,4 @@ class CommentService:
     async def _stale(self, tx: Executor, slug: str, notified: int | None) -> Stale:
         """The article's comment list, and the inbox of whoever was notified (if anyone)."""
         inbox_keys, inbox_versions = inbox_stale(self.cache.keys, notified)
-        return await self.cache.stale(
-            tx, [self.cache.keys.comments(slug), *inbox_keys], inbox_versions
-        )
+        return await self.cache.stale(tx, [self.shared_key(slug), *inbox_keys], inbox_versions)

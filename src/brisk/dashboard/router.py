@@ -14,7 +14,10 @@ router = APIRouter(tags=["Dashboard"])
 CACHED_READS = (
     CachedRead(
         "/dashboard",
-        viewer_key=lambda services, viewer_id: services.dashboard.cached_key(viewer_id),
+        lambda services, _, __, viewer: (
+            None if viewer is None else services.dashboard.peek_dashboard(viewer)
+        ),
+        signed_in=True,
     ),
 )
 

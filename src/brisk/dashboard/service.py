@@ -11,20 +11,15 @@ from typing import Any
 import orjson
 
 from brisk.articles import repository as articles
-from brisk.articles.service import page_versions
-from brisk.cache import Cache, Key, viewer
+from brisk.cache import Cache
 from brisk.dashboard import repository as repo
+from brisk.dashboard.composed import ARTICLES, FEED, NOTIFICATIONS, ComposedDashboard
 from brisk.dashboard.views import dashboard_public
 from brisk.db import Database
 from brisk.errors import NotFoundError, ServiceUnavailableError
 from brisk.notifications import repository as notifications
 from brisk.settings import DashboardSettings
 from brisk.users import repository as users
-
-# The "single" strategy's SQL (dashboard/queries.sql) has the same sizes as literals.
-ARTICLES = 5
-FEED = 10
-NOTIFICATIONS = 10
 
 Read = Callable[[], Coroutine[Any, Any, Any]]
 
@@ -54,44 +49,45 @@ def _dashboard(user: Any, mine: Any, feed: Any, inbox: Any, unread: int) -> dict
 
 
 class DashboardService:
-    def __init__(self, db: Database, settings: DashboardSettings, cache: Cache) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: DashboardSettings,
+        cache: Cache,
+        composed: ComposedDashboard,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.cache = cache
+        self.composed = composed
 
     async def get_dashboard(self, *, viewer_id: int) -> bytes:
-        """The response body, as JSON bytes.
-
-        Every part is the viewer's own, so it is cached whole under a key only this viewer
-        reads, carrying the tokens of what can change it: any article, any profile (authors are
-        embedded), and the viewer's own notifications, follows and favorites.
-        """
-        key = await self.cached_key(viewer_id)
-        if key is None:
-            return await self._load(viewer_id)
-        return await self.cache.get_or_load(key, lambda: self._load(viewer_id))
-
-    async def cached_key(self, viewer_id: int) -> Key | None:
-        """The key of this viewer's dashboard now, or None when it cannot be cached now."""
-        if not self.cache.enabled:
-            return None
-        versions = await self.cache.versions([*page_versions(), viewer(viewer_id)])
-        if versions is None:
-            return None  # without the current tokens nothing cached can be trusted
-        return self.cache.keys.dashboard(versions, viewer_id)
-
-    async def _load(self, viewer_id: int) -> bytes:
-        strategy = self.settings.strategy
+        """The response body, as JSON bytes: composed from cached parts (their misses read
+        concurrently unless the strategy is sequential), or, with the cache off (or Redis
+        away), read by the configured strategy; all under one deadline."""
         try:
             async with asyncio.timeout(self.settings.deadline_seconds):
-                if strategy == "single":
-                    return await self._single(viewer_id)
-                run = run_concurrent if strategy == "concurrent" else run_sequential
-                parts = await run(self._reads(viewer_id))
+                if self.cache.enabled:
+                    run = (
+                        run_sequential if self.settings.strategy == "sequential" else run_concurrent
+                    )
+                    body = await self.composed.get(viewer_id, run)
+                    if body is not None:
+                        return body
+                return await self._load(viewer_id)
         except TimeoutError as exc:
             # The deadline cancelled whatever was in flight; its connections are back already.
             raise ServiceUnavailableError("the dashboard took too long, try again") from exc
-        return orjson.dumps(_dashboard(*parts))
+
+    def peek_dashboard(self, viewer_id: int) -> bytes | None:
+        return self.composed.peek(viewer_id) if self.cache.enabled else None
+
+    async def _load(self, viewer_id: int) -> bytes:
+        strategy = self.settings.strategy
+        if strategy == "single":
+            return await self._single(viewer_id)
+        run = run_concurrent if strategy == "concurrent" else run_sequential
+        return orjson.dumps(_dashboard(*await run(self._reads(viewer_id))))
 
     def _reads(self, viewer_id: int) -> list[Read]:
         """The five reads, in the order _dashboard takes them; none needs another's result."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from brisk.cache import Cache
+from brisk.cache import Cache, Key
 from brisk.db import Database
 from brisk.notifications import repository as repo
 from brisk.notifications.invalidation import inbox_stale
@@ -33,11 +33,31 @@ class NotificationService:
         return orjson.dumps({"notifications": page, "nextCursor": next_cursor})
 
     async def count_unread(self, *, viewer_id: int) -> bytes:
+        return _unread(await self.unread(viewer_id))
+
+    async def unread(self, viewer_id: int) -> int:
+        """The viewer's unread count, cached (the dashboard shows it too)."""
+
         async def load() -> bytes:
             return b"%d" % await repo.count_unread(self.db, recipient_id=viewer_id)
 
-        count = int(await self.cache.get_or_load(self.cache.keys.unread(viewer_id), load))
-        return _unread(count)
+        return int(await self.cache.get_or_load(self.cache.keys.unread(viewer_id), load))
+
+    def peek_unread(self, viewer_id: int) -> int | None:
+        value = self.cache.peek(self.cache.keys.unread(viewer_id))
+        return None if value is None else int(value)
+
+    async def inbox(self, key: Key, *, viewer_id: int, limit: int) -> bytes:
+        """The viewer's newest notifications as a JSON list, cached under `key` (its tokens
+        change with a notification for them, their follows and any embedded profile or title)."""
+
+        async def load() -> bytes:
+            rows = await repo.list_notifications(
+                self.db, recipient_id=viewer_id, limit=limit, before=None, unread=False
+            )
+            return orjson.dumps([notification_public(r) for r in rows])
+
+        return await self.cache.get_or_load(key, load)
 
     async def mark_read(self, *, viewer_id: int, ids: list[int] | None, up_to: int | None) -> bytes:
         """Mark the viewer's own notifications read; answers their unread count afterwards."""

@@ -1,16 +1,9 @@
--- What a cached, viewer-independent response lacks for one signed-in viewer.
+-- A viewer's own flags, read whole and cached per viewer (overlay/flags.py).
 
--- name: get-viewer-flags
--- Of these slugs, the articles the viewer favorited; of these usernames, whom they follow.
--- Both probe unique indexes (articles.slug, users.username) and then a primary key.
-SELECT
-    ARRAY(
-        SELECT a.slug FROM articles a
-        JOIN favorites f ON f.article_id = a.id AND f.user_id = $1
-        WHERE a.slug = ANY($2::text[])
-    ) AS favorited,
-    ARRAY(
-        SELECT u.username FROM users u
-        JOIN follows fo ON fo.followee_id = u.id AND fo.follower_id = $1
-        WHERE u.username = ANY($3::text[])
-    ) AS following;
+-- name: get-favorited-ids
+-- The primary key (user_id, article_id) leads with the viewer: one index range.
+SELECT ARRAY(SELECT article_id FROM favorites WHERE user_id = $1);
+
+-- name: get-followed-ids
+-- The primary key (follower_id, followee_id) leads with the viewer: one index range.
+SELECT ARRAY(SELECT followee_id FROM follows WHERE follower_id = $1);

@@ -1,26 +1,22 @@
-"""Rewriting a cached shared body for one viewer, and the read that does it for every service."""
+"""A cached shared document handed to each viewer with their own flags, the one way every
+service reads one (ADR 0020)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from enum import Enum
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from brisk.cache import Cache, Key
-from brisk.db import Executor
-from brisk.overlay.repository import viewer_flags
+from brisk.overlay.document import FAVORITED, FOLLOWING, body_of, mark, unpack
+from brisk.overlay.flags import ViewerFlags
 
 Json = dict[str, Any]
-# A cache read of the shared body, given the loader that computes it on a miss.
+# A cache read of the packed shared document, given the loader that packs it on a miss.
 Fetch = Callable[[Callable[[], Awaitable[bytes]]], Awaitable[bytes]]
-# The response document as one viewer sees it; None reads it as nobody (the shared body).
-ReadFor = Callable[[int | None], Awaitable[Json]]
-
-
-class Overlay(Protocol):
-    def __call__(self, body: bytes, *, viewer_id: int) -> Awaitable[bytes]: ...
 
 
 def cached_under(cache: Cache, key: Key) -> Fetch | None:
@@ -28,63 +24,78 @@ def cached_under(cache: Cache, key: Key) -> Fetch | None:
     return partial(cache.get_or_load, key) if cache.enabled else None
 
 
-async def shared_then_viewer(
-    *, fetch: Fetch | None, read: ReadFor, viewer_id: int | None, overlay: Overlay
+class Shape(Enum):
+    """What a document's ids are, and so which flags they set."""
+
+    # (article id, author id): `favorited`, then the author's `following`.
+    ARTICLE = "article"
+    # One user id per `following` flag, in document order: a profile, a comment list.
+    USERS = "users"
+
+
+def lay_article(
+    body: bytes, refs: Sequence[int], favorited: Collection[int], following: Collection[int]
 ) -> bytes:
-    """The shared body from the cache (loaded as nobody's on a miss), then the viewer's own
-    flags laid over it; an anonymous reader gets the cached bytes as they are. Without `fetch`
-    (caching off, or a page that is not cached) the viewer's document is read directly."""
+    article_id, author_id = refs
+    body = mark(body, FAVORITED, (article_id in favorited,))
+    return mark(body, FOLLOWING, (author_id in following,))
+
+
+def lay_users(body: bytes, refs: Sequence[int], following: Collection[int]) -> bytes:
+    return mark(body, FOLLOWING, [ref in following for ref in refs])
+
+
+async def as_seen_by(
+    flags: ViewerFlags, value: bytes, viewer_id: int | None, shape: Shape
+) -> bytes:
+    """The body of a packed document as `viewer_id` sees it (anonymous: as stored)."""
+    refs, body = unpack(value)
+    if viewer_id is None or not refs:
+        return body
+    following = await flags.following(viewer_id)
+    if shape is Shape.ARTICLE:
+        return lay_article(body, refs, await flags.favorited(viewer_id), following)
+    return lay_users(body, refs, following)
+
+
+def peek_as_seen_by(flags: ViewerFlags, value: bytes, viewer_id: int, shape: Shape) -> bytes | None:
+    """As `as_seen_by`, from L1 alone (the fast path): None when a set is not there."""
+    refs, body = unpack(value)
+    if not refs:
+        return body
+    following = flags.peek_following(viewer_id)
+    if following is None:
+        return None
+    if shape is Shape.USERS:
+        return lay_users(body, refs, following)
+    favorited = flags.peek_favorited(viewer_id)
+    return None if favorited is None else lay_article(body, refs, favorited, following)
+
+
+def peek_document(
+    cache: Cache, flags: ViewerFlags, key: Key, viewer_id: int | None, shape: Shape
+) -> bytes | None:
+    """The body of the packed document under `key` as the viewer sees it, from L1 alone."""
+    value = cache.peek(key)
+    if value is None:
+        return None
+    if viewer_id is None:
+        return body_of(value)
+    return peek_as_seen_by(flags, value, viewer_id, shape)
+
+
+async def shared_then_viewer(
+    *,
+    fetch: Fetch | None,
+    load: Callable[[], Awaitable[bytes]],
+    read: Callable[[int | None], Awaitable[Json]],
+    viewer_id: int | None,
+    flags: ViewerFlags,
+    shape: Shape,
+) -> bytes:
+    """The packed shared document from the cache (`load` on a miss), then the viewer's flags
+    from their cached sets. Without `fetch` (caching off, or a page that is not cached) the
+    viewer's document is `read` directly, flags and all, from PostgreSQL."""
     if fetch is None:
         return orjson.dumps(await read(viewer_id))
-
-    async def load() -> bytes:
-        return orjson.dumps(await read(None))
-
-    body = await fetch(load)
-    if viewer_id is None:
-        return body
-    return await overlay(body, viewer_id=viewer_id)
-
-
-def _authors(items: Iterable[Json]) -> set[str]:
-    return {item["author"]["username"] for item in items}
-
-
-async def overlay_articles(db: Executor, body: bytes, *, viewer_id: int, field: str) -> bytes:
-    """``body[field]`` is one article or a list of them: set favorited and author.following."""
-    doc = orjson.loads(body)
-    articles = doc[field] if isinstance(doc[field], list) else [doc[field]]
-    if not articles:
-        return body
-    favorited, following = await viewer_flags(
-        db,
-        viewer_id=viewer_id,
-        slugs={a["slug"] for a in articles},
-        usernames=_authors(articles),
-    )
-    for article in articles:
-        article["favorited"] = article["slug"] in favorited
-        article["author"]["following"] = article["author"]["username"] in following
-    return orjson.dumps(doc)
-
-
-async def overlay_authors(db: Executor, body: bytes, *, viewer_id: int, field: str) -> bytes:
-    """``body[field]`` is a list of items with an author (comments): set author.following."""
-    doc = orjson.loads(body)
-    items = doc[field]
-    if not items:
-        return body
-    _, following = await viewer_flags(db, viewer_id=viewer_id, slugs=(), usernames=_authors(items))
-    for item in items:
-        item["author"]["following"] = item["author"]["username"] in following
-    return orjson.dumps(doc)
-
-
-async def overlay_profile(db: Executor, body: bytes, *, viewer_id: int) -> bytes:
-    doc = orjson.loads(body)
-    profile = doc["profile"]
-    _, following = await viewer_flags(
-        db, viewer_id=viewer_id, slugs=(), usernames=[profile["username"]]
-    )
-    profile["following"] = profile["username"] in following
-    return orjson.dumps(doc)
+    return await as_seen_by(flags, await fetch(load), viewer_id, shape)

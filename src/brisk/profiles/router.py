@@ -19,7 +19,7 @@ router = APIRouter(tags=["Profiles"], responses={200: {"model": ProfileResponse}
 CACHED_READS = (
     CachedRead(
         "/profiles/{username}",
-        key=lambda services, path: services.profiles.shared_key(path["username"]),
+        lambda services, path, _, viewer: services.profiles.peek_profile(path["username"], viewer),
     ),
 )
 

@@ -20,6 +20,9 @@ class TagService:
         """Where the body of GET /tags is cached (the fast path reads it too)."""
         return self.cache.keys.tags()
 
+    def peek_tags(self) -> bytes | None:
+        return self.cache.peek(self.shared_key())
+
     async def list_tags(self) -> bytes:
         async def load() -> bytes:
             return orjson.dumps({"tags": await repo.list_tags(self.db, limit=MAX_TAGS_LISTED)})

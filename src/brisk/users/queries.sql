@@ -33,10 +33,11 @@ RETURNING u.id, u.username, u.email, u.bio, u.image, u.token_generation,
 SELECT token_generation FROM users WHERE id = $1;
 
 -- name: list-user-authored-slugs
--- What shows this user as an author: their articles, and the articles they commented on
--- (for cache invalidation after a profile edit).
+-- What shows this user as an author: their articles (slugs and ids), and the articles they
+-- commented on (for cache invalidation after a profile edit).
 SELECT
     ARRAY(SELECT a.slug FROM articles a WHERE a.author_id = $1) AS articles,
+    ARRAY(SELECT a.id FROM articles a WHERE a.author_id = $1) AS article_ids,
     ARRAY(
         SELECT DISTINCT a.slug FROM comments c JOIN articles a ON a.id = c.article_id
         WHERE c.author_id = $1

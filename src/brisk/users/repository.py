@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -65,8 +66,16 @@ async def get_token_generation(db: Executor, *, user_id: int) -> int | None:
     return None if value is None else int(value)
 
 
-async def list_authored_slugs(db: Executor, *, user_id: int) -> tuple[list[str], list[str]]:
-    """(slugs of the user's articles, slugs of the articles the user commented on)."""
+@dataclass(frozen=True, slots=True)
+class Authored:
+    """What shows a user as an author: their articles, and the articles they commented on."""
+
+    slugs: list[str]
+    ids: list[int]
+    commented: list[str]
+
+
+async def list_authored(db: Executor, *, user_id: int) -> Authored:
     row = await db.fetchrow(Q["list-user-authored-slugs"], user_id)
     assert row is not None  # an aggregate row always comes back
-    return list(row["articles"]), list(row["commented"])
+    return Authored(list(row["articles"]), list(row["article_ids"]), list(row["commented"]))

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from brisk.cache import PROFILES, Cache, Key, Stale, viewer
+from brisk.cache import EMBEDDED, Cache, Key, Stale, viewer
 from brisk.db import Database, Executor
 from brisk.db.routing import primary_only
 from brisk.errors import InvalidCredentialsError, NotFoundError
@@ -68,15 +68,23 @@ class UserService:
         return current in (b"-", b"%d" % claims.generation)
 
     async def get_current_user(self, *, user_id: int, token: str) -> bytes:
+        return _with_token(await self.user_fields(user_id), token)
+
+    async def user_fields(self, user_id: int) -> bytes:
+        """The user's own fields but the token, as JSON: cached (the dashboard shows them)."""
+
         async def load() -> bytes:
             row = await repo.get_user_by_id(self.db, user_id=user_id)
             if row is None:
                 raise NotFoundError("user")
-            fields = user_public(row, token)
+            fields = user_public(row, "")
             del fields["token"]  # the token is the request's own, never cached
             return orjson.dumps(fields)
 
-        return _with_token(await self.cache.get_or_load(self.cache.keys.user(user_id), load), token)
+        return await self.cache.get_or_load(self.cache.keys.user(user_id), load)
+
+    def peek_user_fields(self, user_id: int) -> bytes | None:
+        return self.cache.peek(self.cache.keys.user(user_id))
 
     async def update_current_user(self, *, user_id: int, token: str, changes: UserUpdate) -> bytes:
         password_hash = await hash_password(changes.password) if changes.password else None
@@ -103,11 +111,12 @@ class UserService:
         dropped: list[Key] = [keys.user(row["id"]), keys.token_generation(row["id"])]
         versions = [viewer(row["id"])]
         if profile_changed:
-            # Articles and comment lists embed their author's profile: drop each one that
-            # shows this user (a rare write; lists and dashboards follow PROFILES).
-            articles, commented = await repo.list_authored_slugs(tx, user_id=row["id"])
+            # Articles, cards and comment lists embed their author's profile: drop each one
+            # that shows this user (a rare write; notifications follow EMBEDDED).
+            authored = await repo.list_authored(tx, user_id=row["id"])
             dropped += [keys.profile(row["old_username"]), keys.profile(row["username"])]
-            dropped += [keys.article(slug) for slug in articles]
-            dropped += [keys.comments(slug) for slug in commented]
-            versions.append(PROFILES)
+            dropped += [keys.article(slug) for slug in authored.slugs]
+            dropped += [keys.card(article_id) for article_id in authored.ids]
+            dropped += [keys.comments(slug) for slug in authored.commented]
+            versions.append(EMBEDDED)
         return await self.cache.stale(tx, dropped, versions)
