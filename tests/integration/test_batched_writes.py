@@ -13,7 +13,7 @@ from brisk.db.counters import recount
 from brisk.db.pool import Connection
 from brisk.notifications import repository as notifications
 
-FANS = 250  # more than two batches of favorites (100 a statement)
+FANS = 250  # more than four batches of favorites (50 a statement)
 COMMENTERS = 230
 
 _MISMATCHED_COUNTERS = """
@@ -70,7 +70,7 @@ async def test_deleting_a_popular_article_removes_all_it_holds_in_batches(
         assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table
     assert await db.fetch(_MISMATCHED_COUNTERS) == []
     # Each set went a bounded batch a statement, plus the one that found nothing left.
-    assert statements["delete-article-favorites"] == -(-FANS // 100) + 1
+    assert statements["delete-article-favorites"] == -(-FANS // 50) + 1
     assert statements["delete-article-comments"] == -(-COMMENTERS // 100) + 1
     assert statements["delete-article-notifications"] == -(-(FANS + COMMENTERS) // 100) + 1
     assert statements["delete-article"] == 1

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from brisk.db.plans import shared_buffers
+
 BUDGET_MS = 5.0
 BUDGET_BUFFERS = 2_000
 
@@ -103,11 +105,9 @@ def causes(explained: dict[str, Any]) -> list[str]:
 
 
 def cost(explained: dict[str, Any]) -> Cost:
-    root = explained["Plan"]
-    buffers = int(root.get("Shared Hit Blocks", 0)) + int(root.get("Shared Read Blocks", 0))
     return Cost(
         execution_ms=float(explained.get("Execution Time", 0.0)),
-        buffers=buffers,
+        buffers=shared_buffers(explained),
         causes=tuple(causes(explained)),
     )
 

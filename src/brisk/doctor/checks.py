@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from brisk.db.plans import explain, indexes_used, nodes
+from brisk.db.plans import explain, indexes_used, nodes, shared_blocks
 from brisk.db.queries import Query
 from brisk.db.server import SERVER_HEADROOM, pool_size_for
 from brisk.doctor.budget import Budget, cost, verdict
@@ -99,14 +99,14 @@ async def check_queries(
         plan = await explain(conn, registry[name], args, mode=mode, analyze=True, prelude=prelude)
         root = plan["Plan"]
         scanned = [n for n in nodes(root) if n["Node Type"] == "Seq Scan"]
-        spent = cost(plan)
+        spent, (hit, read) = cost(plan), shared_blocks(plan)
         report.queries.append(
             QueryPlan(
                 name=name,
                 execution_ms=round(plan.get("Execution Time", 0.0), 3),
                 planning_ms=round(plan.get("Planning Time", 0.0), 3),
-                shared_hit_blocks=int(root.get("Shared Hit Blocks", 0)),
-                shared_read_blocks=int(root.get("Shared Read Blocks", 0)),
+                shared_hit_blocks=hit,
+                shared_read_blocks=read,
                 rows=int(root.get("Actual Rows", 0)),
                 seq_scans=sorted({n["Relation Name"] for n in scanned}),
                 indexes=sorted(indexes_used(plan)),

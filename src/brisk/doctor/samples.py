@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from brisk.articles.repository import release_article
+from brisk.articles.repository import create_favorite, release_article
 from brisk.db.counters import MAINTENANCE_QUERIES
 from brisk.db.pool import Connection
 from brisk.db.queries import Query
@@ -108,7 +108,7 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
     "list-articles-by-tag": lambda s: (s.viewer_id, 0, s.tag),
     "list-articles-favorited-by": lambda s: (s.viewer_id, 0, s.favoriter),
     "list-articles-by-author-tagged": lambda s: (s.viewer_id, 0, s.author, s.tag),
-    "list-articles-by-author-filtered": lambda s: (s.viewer_id, 0, s.author, s.tag, s.favoriter),
+    "list-articles-by-author-filtered": lambda s: (s.viewer_id, 0, s.author, None, s.favoriter),
     "list-articles-favorited-by-tagged": lambda s: (s.viewer_id, 0, s.favoriter, s.tag),
     "list-feed": lambda s: (s.viewer_id, 0),
     "count-articles": lambda s: (),
@@ -116,7 +116,7 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
     "count-articles-by-tag": lambda s: (s.tag,),
     "count-articles-favorited-by": lambda s: (s.favoriter,),
     "count-articles-by-author-tagged": lambda s: (s.author, s.tag),
-    "count-articles-by-author-filtered": lambda s: (s.author, s.tag, s.favoriter),
+    "count-articles-by-author-filtered": lambda s: (s.author, None, s.favoriter),
     "count-articles-favorited-by-tagged": lambda s: (s.favoriter, s.tag),
     "count-feed": lambda s: (s.viewer_id,),
     "get-article-for-update": lambda s: (s.slug,),
@@ -170,10 +170,22 @@ def _article_released(sample: Sample) -> Prelude:
     return run
 
 
-# What the app always runs before a query in its transaction, run before it is explained: a
-# plan judged without it would charge the query for work its request has already done (an
-# article's row is deleted after its favorites, notifications and comments are released).
-PRELUDES: dict[str, Callable[[Sample], Prelude]] = {"delete-article": _article_released}
+def _favorited(sample: Sample) -> Prelude:
+    async def run(conn: asyncpg.Connection) -> None:
+        db = Connection(conn, [])
+        await create_favorite(db, user_id=sample.viewer_id, article_id=sample.article_id)
+
+    return run
+
+
+# What a query needs done before it in its transaction, run before it is explained: a plan
+# judged without it would charge the query for work its request has already done (an
+# article's row is deleted after its favorites, notifications and comments are released), or
+# would find nothing to do at one size and a row at another (a favorite to remove).
+PRELUDES: dict[str, Callable[[Sample], Prelude]] = {
+    "delete-article": _article_released,
+    "delete-favorite": _favorited,
+}
 
 
 def prelude_for(name: str, sample: Sample) -> Prelude | None:
