@@ -92,8 +92,18 @@ def canonical_username(raw: str) -> str:
 
 
 def key(username: str) -> str:
-    """The folded form two usernames must not share; mirrors SQL `username_key()`."""
-    return unicodedata.normalize("NFKC", username).lower()
+    """The folded form two usernames must not share; mirrors SQL `username_key()`,
+    `lower(normalize(name, NFKC))`. PostgreSQL lowers each character alone, one for one (the
+    simple mapping); `str.lower()` lowers in context and may give two (a final `Σ` gives `ς`,
+    `İ` gives `i` + a combining dot), so a cache key folded that way would miss the one the
+    user's edit drops (a stale profile under that spelling)."""
+    return "".join(_lower_one(c) for c in unicodedata.normalize("NFKC", username))
+
+
+def _lower_one(char: str) -> str:
+    lowered = char.lower()
+    # Only U+0130 lowers to more than one character; its simple mapping is its first.
+    return lowered if len(lowered) == 1 else lowered[0]
 
 
 def canonical_tag(raw: str) -> str:

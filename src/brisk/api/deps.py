@@ -173,13 +173,16 @@ def page_query(services: Services, query: Mapping[str, str]) -> tuple[int, int] 
     )
 
 
-def filter_value(raw: str | None) -> bool:
-    """Whether a filter value is one FilterValue accepts (the fast path's check)."""
-    return raw is None or (len(raw) <= MAX_FILTER and "\x00" not in raw)
+def filter_value(raw: str | None, max_length: int | None = None) -> bool:
+    """Whether a filter value is one FilterValue accepts (the fast path's check); with
+    `max_length`, a path value of that bound (UsernamePath)."""
+    limit = MAX_FILTER if max_length is None else max_length
+    return raw is None or (len(raw) <= limit and "\x00" not in raw)
 
 
 # Path and query values reach SQL as parameters: bound their size and refuse NUL (422, not 500).
 MAX_FILTER = 64
+MAX_USERNAME = 64
 SlugPath = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
-UsernamePath = Annotated[str, Path(max_length=64, pattern=NO_NUL)]
+UsernamePath = Annotated[str, Path(max_length=MAX_USERNAME, pattern=NO_NUL)]
 FilterValue = Annotated[str | None, Query(max_length=MAX_FILTER, pattern=NO_NUL)]
