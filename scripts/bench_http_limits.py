@@ -21,7 +21,7 @@ import urllib.request
 
 SERVER = """
 import sys, uvicorn
-from brisk.cli.serve import limited_protocol
+from brisk.cli.http_server import limited_protocol
 from brisk.settings import HttpSettings
 http = "httptools" if sys.argv[2] == "plain" else limited_protocol(HttpSettings())
 uvicorn.run("brisk.asgi:create_from_env", factory=True, port=int(sys.argv[1]), loop="uvloop",

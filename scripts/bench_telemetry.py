@@ -24,7 +24,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_cache import _wait, _wrk  # the sibling script's wrk runner
+from bench_cache import _wait
+from benchkit import wrk as _wrk  # the shared wrk runner
 
 VARIANTS = {
     "off": {"BRISK_TELEMETRY__ENABLED": "false"},

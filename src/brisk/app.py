@@ -15,7 +15,7 @@ from brisk.api import health
 from brisk.api.cached_reads import CachedReads
 from brisk.api.consistency import ReadYourWrites
 from brisk.api.docs import install_docs
-from brisk.api.drain import Drain
+from brisk.api.drain import Drain, release_worker_threads
 from brisk.api.errors import install_error_handlers
 from brisk.api.fastpath import CachedReadFastPath
 from brisk.api.limits import BodySizeLimit
@@ -69,7 +69,11 @@ def tune_gc() -> None:
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
     """The pure-ASGI layers between telemetry (added last, outermost) and the routes; each
     add_middleware wraps the ones before it, so this reads from the innermost out."""
-    app.add_middleware(BodySizeLimit, max_body_bytes=settings.http.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_body_bytes=settings.http.max_body_bytes,
+        body_timeout_seconds=settings.http.body_timeout_seconds,
+    )
     if settings.database_replica_urls:
         app.add_middleware(ReadYourWrites)
     # Inside the fast path, which sets the same headers on what it answers itself.
@@ -107,12 +111,14 @@ def create_app(
             yield
         finally:
             drain.uninstall()
+            await telemetry.in_flight.settled(settings.http.shutdown_grace_seconds)
             await telemetry.stop()
             # Reverse order of opening; the pool waits for borrowed connections to come back.
             await services.cache.stop()
             if redis is not None:
                 await close_redis(redis)
             await db.close()
+            release_worker_threads()
 
     app = FastAPI(
         title="brisk",
@@ -122,6 +128,10 @@ def create_app(
         default_response_class=JSONBytes,
         docs_url=None,  # served by install_docs, without a CDN
         redoc_url=None,
+        # FastAPI >= 0.165 instruments requests itself once a global OpenTelemetry provider is
+        # set, and asks the three providers whether one is, on every request (~5% of a cached
+        # read's CPU, py-spy, issue 16). brisk has its own telemetry (observability/).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     install_docs(app)

@@ -122,6 +122,8 @@ class CacheSettings(BaseModel):
 
 
 class HttpSettings(BaseModel):
+    # The server `brisk serve` runs (ADR 0003); `--server` overrides it.
+    server: Literal["granian", "uvicorn"] = "granian"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_page_size: int = Field(default=100, ge=1)
     default_page_size: int = Field(default=20, ge=1)
@@ -193,6 +195,9 @@ class TelemetrySettings(BaseModel):
     enabled: bool = True
     # One JSON line per request on stderr.
     access_log: bool = True
+    # The lines are written in batches (at most PIPE_BUF bytes each), at the latest this long
+    # after a request; 0: one write per line, at once (docs/BENCHMARKS.md, issue 16).
+    access_log_flush_seconds: float = Field(default=0.1, ge=0, le=5)
     # Route templates left out of the access log (still measured), e.g. the load balancer's
     # probes and Prometheus' scrapes: '["/health/live", "/health/ready", "/metrics"]'.
     access_log_exclude: list[str] = []

@@ -60,8 +60,10 @@ def serve(
     *args: str,
     env: dict[str, str] | None = None,
     port: int | None = None,
+    new_session: bool = False,
 ) -> Served:
-    """Start `brisk serve` on a free port (returns at once; see wait_ready)."""
+    """Start `brisk serve` on a free port (returns at once; see wait_ready); `new_session`:
+    in a process group of its own, which the test may signal whole (os.killpg)."""
     port = port or free_port()
     environment = {
         **os.environ,
@@ -78,6 +80,7 @@ def serve(
         env=environment,
         stdout=log_file,
         stderr=subprocess.STDOUT,
+        start_new_session=new_session,
     )
     return Served(process, f"http://127.0.0.1:{port}", log, log_file)
 

@@ -45,7 +45,7 @@ def error_response(
     return JSONBytes({"errors": {"body": list(messages)}}, status_code=status, headers=headers)
 
 
-def _domain_error(_: Request, exc: Exception) -> Response:
+async def _domain_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, BriskError)
     status = next(s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls))
     headers = {}
@@ -79,7 +79,7 @@ def _describe(error: Mapping[str, Any]) -> str:
     return f"{where}: {message}" if where else message
 
 
-def _validation_error(_: Request, exc: Exception) -> Response:
+async def _validation_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     return error_response(422, *(_describe(e) for e in exc.errors()))
 
@@ -110,7 +110,7 @@ def _allowed_methods(request: Request, default: str) -> str:
     )
 
 
-def _http_error(request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
@@ -118,12 +118,15 @@ def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, str(exc.detail), headers=headers)
 
 
-def _unexpected(_: Request, exc: Exception) -> Response:
+async def _unexpected(_: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, "internal server error")
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    # Every handler is `async def`: Starlette runs a plain `def` one on anyio's thread pool,
+    # a thread hop per error answer, and those threads held granian's workers at exit
+    # (ADR 0003).
     app.add_exception_handler(BriskError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -88,7 +88,7 @@ def _verify(services: Services, token: str) -> Verified | None:
 
 
 async def _send_hit(scope: Scope, send: Send, body: bytes, control: bytes) -> None:
-    tag = http_cache.etag(body)
+    tag = http_cache.cached_etag(body)  # the same few bodies again and again: remembered
     if http_cache.not_modified(http_cache.if_none_match(scope["headers"]), tag):
         await http_cache.send_not_modified(send, tag, control)
         return

@@ -39,6 +39,28 @@ def etag(body: bytes) -> bytes:
     return b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
 
 
+# The fast path sends the same few bodies again and again, so their tags are remembered, keyed
+# by the bytes themselves: equal bytes have equal tags, so a remembered tag can never outlive an
+# invalidation (after a write the body differs, and so does its key). The fast path composes
+# its bodies from L1 per request (a slice, or a viewer's flags laid in), so the key is the
+# content, not the object: a lookup costs a hash and a compare of the body (SipHash, about a
+# third of BLAKE2b's time). Bounded: cleared when full (a few hits recompute, nothing goes wrong).
+_TAGS: dict[bytes, bytes] = {}
+MAX_REMEMBERED_TAGS = 256
+
+
+def cached_etag(body: bytes) -> bytes:
+    """etag(body), remembered: for the fast path's few hot bodies, not for ones that are new
+    on every request (they would only fill the table)."""
+    tag = _TAGS.get(body)
+    if tag is None:
+        tag = etag(body)
+        if len(_TAGS) >= MAX_REMEMBERED_TAGS:
+            _TAGS.clear()
+        _TAGS[body] = tag
+    return tag
+
+
 def if_none_match(headers: list[tuple[bytes, bytes]]) -> bytes | None:
     for name, value in headers:
         if name == _IF_NONE_MATCH:

@@ -1,27 +1,28 @@
-"""`brisk serve`: the API on uvicorn, on the configured or the embedded servers."""
+"""`brisk serve`: the API on granian or uvicorn, on the configured or the embedded servers."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import signal
-from typing import Annotated, Any
+import typing
+from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 
+from brisk.cli import http_server
 from brisk.cli.migrate import run_migrations
-from brisk.observability.logs import logging_config
 from brisk.observability.multiproc import metrics_dir
 from brisk.servers import load_settings, resolved_servers
-from brisk.settings import HttpSettings, Settings
+from brisk.settings import Settings
 
 
 def _exit_on_sigterm() -> None:
-    # uvicorn re-raises SIGTERM once it has shut down; turning it into SystemExit lets our
-    # `finally` stop the embedded servers instead of the process dying mid-way. A stop that was
-    # asked for and ran to completion is a clean exit: status 0.
+    # uvicorn re-raises SIGTERM once it has shut down (granian installs its own handler);
+    # turning it into SystemExit lets our `finally` stop the embedded servers instead of the
+    # process dying mid-way. A stop that was asked for and ran to completion is a clean exit.
     def handler(_signum: int, _frame: object) -> None:
         raise SystemExit(0)
 
@@ -48,10 +49,16 @@ def serve(
     migrate_first: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="apply migrations (default in dev)")
     ] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            click_type=click.Choice(typing.get_args(http_server.Server)),
+            metavar="granian|uvicorn",
+            help="HTTP server [default: BRISK_HTTP__SERVER, else granian]",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API (on embedded PostgreSQL and Valkey when no URLs are configured)."""
-    import uvicorn
-
     configured = load_settings(**({"dev": True} if dev else {}))
     # A new object, not an edit of the loaded one: settings never change once built.
     base = configured.model_copy(
@@ -70,37 +77,10 @@ def serve(
             logins = ", ".join(f"{email} / {password}" for email, password in DEMO_LOGINS)
             console.print(f"demo logins (email / password): {logins}", soft_wrap=True)
         _export(settings)
-        console.print(f"brisk listening on http://{host}:{port}/api ({workers} worker(s))")
+        chosen = typing.cast(http_server.Server, server or settings.http.server)
+        console.print(
+            f"brisk listening on http://{host}:{port}/api ({workers} worker(s), {chosen})"
+        )
         # Several workers share their metrics through files in one folder (ADR 0007).
         with metrics_dir(workers):
-            uvicorn.run(
-                "brisk.asgi:create_from_env",
-                factory=True,
-                host=host,
-                port=port,
-                workers=workers,
-                loop="uvloop",
-                # httptools, with brisk's bounds on header size and read times (ADR 0019).
-                http=limited_protocol(settings.http),
-                timeout_keep_alive=settings.http.keep_alive_seconds,
-                access_log=False,  # brisk writes its own JSON line per request
-                log_config=logging_config(settings.telemetry.log_level.upper()),
-                log_level=settings.telemetry.log_level,
-                # X-Forwarded-For is believed only from BRISK_HTTP__TRUSTED_PROXIES (create_app),
-                # not from uvicorn's default of any local peer.
-                proxy_headers=False,
-                timeout_graceful_shutdown=settings.http.shutdown_grace_seconds,
-            )
-
-
-def limited_protocol(http: HttpSettings) -> Any:
-    """uvicorn's `http` option: its httptools protocol with brisk's limits (picklable, for
-    the worker processes)."""
-    from brisk.http_limits import LimitedHttpToolsProtocol, ServerLimits
-
-    limits = ServerLimits(
-        max_header_bytes=http.max_header_bytes,
-        header_timeout_seconds=http.header_timeout_seconds,
-        body_timeout_seconds=http.body_timeout_seconds,
-    )
-    return functools.partial(LimitedHttpToolsProtocol, limits=limits)
+            http_server.run(chosen, settings, host=host, port=port, workers=workers)

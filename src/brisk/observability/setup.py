@@ -38,7 +38,11 @@ class Telemetry:
         self.recorder = PerfRecorder(settings.perf_window_seconds) if settings.perf_page else None
         self.access_log = None
         if settings.enabled and settings.access_log:
-            self.access_log = access_log if access_log is not None else AccessLog()
+            self.access_log = access_log
+            if access_log is None:
+                self.access_log = AccessLog(
+                    flush_seconds=settings.access_log_flush_seconds, traced=tracing is not None
+                )
         self._sampler: Sampler | None = None
         self._listener: MetricsListener | None = None
         self.in_flight = InFlight()
@@ -75,6 +79,8 @@ class Telemetry:
             await self._listener.start()
         if not self.settings.enabled:
             return
+        if self.access_log is not None:
+            self.access_log.start()
         db.observers.append(QueryObserver(self.metrics, self.settings.slow_query_seconds))
         db.acquire_observers.append(self.metrics.histogram(self.metrics.acquire_wait).observe)
         if self.tracing is not None:
@@ -100,6 +106,8 @@ class Telemetry:
             await self._listener.stop()
         if self._sampler is not None:
             await self._sampler.stop()
+        if self.access_log is not None:
+            await self.access_log.stop()
         if self.tracing is not None:
             self.tracing.shutdown()  # flushes the spans still batched
         mark_process_dead(os.getpid())
