@@ -81,22 +81,28 @@ class Pages:
     async def cards(self, page: Page, viewer_id: int | None) -> list[bytes]:
         """The page's cards, in order, as the viewer sees them (an article deleted since the
         id list was read is left out)."""
-        by_name = {self.cache.keys.card(ref[0]).name: ref for ref in page.refs}
-        keys = [self.cache.keys.card(ref[0]) for ref in page.refs]
-
-        async def load(missing: list[Key]) -> dict[str, bytes]:
-            rows = await repo.get_article_cards(self.db, ids=[by_name[k.name][0] for k in missing])
-            return {
-                self.cache.keys.card(row["id"]).name: orjson.dumps(shared_card(row)) for row in rows
-            }
-
-        found = await self.cache.get_many(keys, load)
-        present = [(found[k.name], by_name[k.name]) for k in keys if k.name in found]
+        found = await self.shared_cards([article_id for article_id, _ in page.refs])
+        present = [(found[ref[0]], ref) for ref in page.refs if ref[0] in found]
         if viewer_id is None:
             return [card for card, _ in present]
         favorited = await self.flags.favorited(viewer_id)
         following = await self.flags.following(viewer_id)
         return [lay_article(card, ref, favorited, following) for card, ref in present]
+
+    async def shared_cards(self, article_ids: list[int]) -> dict[int, bytes]:
+        """Cards as everyone sees them, by article id: from L1, the missing ones by one query
+        (an article that is gone is absent)."""
+        keys = {self.cache.keys.card(article_id).name: article_id for article_id in article_ids}
+
+        async def load(missing: list[Key]) -> dict[str, bytes]:
+            rows = await repo.get_article_cards(self.db, ids=[keys[k.name] for k in missing])
+            return {
+                self.cache.keys.card(row["id"]).name: orjson.dumps(shared_card(row)) for row in rows
+            }
+
+        wanted = [self.cache.keys.card(article_id) for article_id in article_ids]
+        found = await self.cache.get_many(wanted, load)
+        return {keys[name]: card for name, card in found.items()}
 
     def peek_cards(self, page: Page, viewer_id: int | None) -> list[bytes] | None:
         """As `cards`, from L1 alone (the fast path): None when anything is not there."""

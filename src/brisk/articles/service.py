@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Any
 
 import orjson
@@ -253,6 +254,7 @@ class ArticleService:
                 versions.append(MEMBERSHIP)  # retagged: it leaves and joins tag lists
             stale = await self.cache.stale(tx, dropped, versions)
         await self.cache.invalidate(stale)
+        self.cache.refill(partial(self._refresh, new_slug or slug, current["id"], None))
         return orjson.dumps({"article": article})
 
     async def delete_article(self, *, slug: str, viewer_id: int) -> None:
@@ -309,4 +311,13 @@ class ArticleService:
                 inbox_versions,
             )
         await self.cache.invalidate(stale)
+        self.cache.refill(partial(self._refresh, slug, target["id"], viewer_id))
         return orjson.dumps({"article": article})
+
+    async def _refresh(self, slug: str, article_id: int, viewer_id: int | None) -> None:
+        """What a favorite or an edit dropped, read again (Cache.refill): the article, its
+        card, the viewer's own favorites."""
+        await self.get_article(slug=slug, viewer_id=None)
+        await self.pages.shared_cards([article_id])
+        if viewer_id is not None:
+            await self.flags.favorited(viewer_id)

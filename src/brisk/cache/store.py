@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import random
 import time
@@ -50,6 +51,8 @@ Loader = Callable[[], Awaitable[bytes]]
 BatchLoader = Callable[[list[Key]], Awaitable[dict[str, bytes]]]
 
 INVALIDATION_CHUNK = 500
+# Refills after writes in flight at once, at most (each is a few indexed reads).
+MAX_REFILLS = 64
 _FAILED: Final = object()
 _REDIS_ERRORS = REDIS_ERRORS
 
@@ -91,6 +94,7 @@ class Cache:
         self._l2 = RemoteCache(redis, self.keys) if redis is not None else None
         self._flights: dict[str, asyncio.Task[bytes]] = {}
         self._batches: dict[str, asyncio.Task[dict[str, bytes]]] = {}
+        self._refills: set[asyncio.Task[None]] = set()
         # Without Redis there is no other process to tell, and nothing to relay.
         self.outbox = outbox if redis is not None else None
         self._relay = None
@@ -122,6 +126,8 @@ class Cache:
             await self._bus.wait_subscribed(self.settings.subscribe_wait_seconds)
 
     async def stop(self) -> None:
+        for task in list(self._refills):
+            task.cancel()
         if self._probe is not None:
             self._probe.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -219,6 +225,9 @@ class Cache:
                 found[key.name] = value
                 continue
             self._observe("l1", key.family, "miss", 0.0)
+            # Not stored in L2, so not found there either: reported as L2's miss, so that every
+            # read that reaches the database counts as one (metrics, the lab's hit ratio).
+            self._observe("l2", key.family, "miss", 0.0)
             flight = self._batches.get(key.name)
             if flight is None:
                 missing.append(key)
@@ -363,6 +372,30 @@ class Cache:
             self._evict_local([*chunk, *(self.keys.version(v) for v in chunk_versions)])
         if all_sent and stale.row is not None and self.outbox is not None:
             self.outbox.applied(stale.row)
+
+    def refill(self, reads: Callable[[], Awaitable[object]]) -> None:
+        """After a write was invalidated: read what it changed again in the background, so the
+        next reader hits instead of loading it. `reads` fills through the same paths a reader
+        does (single-flight, lease, generations), so a write that races it only keeps it from
+        storing; it runs in a fresh context, so it is no request's work (timing, routing).
+        Bounded: while too many refills are running, new ones are dropped (a reader loads)."""
+        if not self.enabled or len(self._refills) >= MAX_REFILLS:
+            return
+
+        async def run() -> None:
+            try:
+                await reads()
+            except Exception as exc:  # a reader will load it instead, and see the error itself
+                log.debug("cache: refill failed (%s)", exc)
+
+        task = asyncio.create_task(run(), context=contextvars.Context())
+        self._refills.add(task)
+        task.add_done_callback(self._refills.discard)
+
+    async def settle(self) -> None:
+        """Wait for the refills in flight (tests, and a deterministic order where it matters)."""
+        while self._refills:
+            await asyncio.gather(*self._refills, return_exceptions=True)
 
     async def _relay_send(self, names: list[str], version_names: list[str]) -> None:
         """The relay's send: through the breaker, raising when Redis did not take it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import orjson
@@ -18,6 +19,7 @@ from brisk.overlay import Shape, ViewerFlags
 
 # The page GET /articles/:slug/comments gives without parameters; the one that is cached.
 DEFAULT_PAGE = 100
+_DEFAULT = {"limit": DEFAULT_PAGE, "offset": 0}
 
 
 class CommentService:
@@ -77,6 +79,7 @@ class CommentService:
             notified = await notifications.create_comment_notification(tx, comment_id=row["id"])
             stale = await self._stale(tx, slug, notified)
         await self.cache.invalidate(stale)
+        self.cache.refill(partial(self.list_comments, slug=slug, viewer_id=None, **_DEFAULT))
         return orjson.dumps({"comment": comment_public(row)})
 
     async def delete_comment(self, *, slug: str, comment_id: int, viewer_id: int) -> None:
@@ -91,6 +94,7 @@ class CommentService:
             notified = row["article_author_id"] if row["article_author_id"] != viewer_id else None
             stale = await self._stale(tx, slug, notified)
         await self.cache.invalidate(stale)
+        self.cache.refill(partial(self.list_comments, slug=slug, viewer_id=None, **_DEFAULT))
 
     async def _stale(self, tx: Executor, slug: str, notified: int | None) -> Stale:
         """The article's comment list, and the inbox of whoever was notified (if anyone)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import orjson
@@ -76,6 +77,7 @@ class ProfileService:
                 [viewer(viewer_id), follows(viewer_id), *inbox_versions],
             )
         await self.cache.invalidate(stale)
+        self.cache.refill(partial(self.flags.following, viewer_id))
         return orjson.dumps({"profile": profile_public(row, following=True)})
 
     async def unfollow(self, *, username: str, viewer_id: int) -> bytes:
@@ -88,4 +90,5 @@ class ProfileService:
                 tx, [self.cache.keys.following(viewer_id)], [viewer(viewer_id), follows(viewer_id)]
             )
         await self.cache.invalidate(stale)
+        self.cache.refill(partial(self.flags.following, viewer_id))
         return orjson.dumps({"profile": profile_public(row, following=False)})
