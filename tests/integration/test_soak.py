@@ -45,5 +45,12 @@ def test_short_soak_reports_windows_memory_errors_and_p99(
     assert report["errors_by_status"] == {}
     assert all(w["errors_by_status"] == {} for w in report["windows"])
     assert set(report["ok"]) == {"rss_growth", "errors", "p99"}
+    # What else happened in each window: the server's side from its /metrics, PostgreSQL's.
+    for window in report["windows"]:
+        facts = window["facts"]
+        assert facts["queries"] >= 0
+        assert {"gc_pause_ms", "l1_misses", "checkpoints", "autovacuums", "load_1m"} <= set(facts)
+    assert sum(w["facts"]["queries"] + w["facts"]["l1_misses"] for w in report["windows"]) > 0
+    assert "what else happened" in done.stdout
     assert "soak at" in done.stdout
     assert "RSS" in done.stdout

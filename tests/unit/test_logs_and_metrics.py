@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from brisk.api.limits import BodySizeLimit
+from brisk.lab.soak_probes import server_counters
 from brisk.observability.logs import AccessLog, JsonFormatter, logging_config
 from brisk.observability.metrics import Metrics
 from brisk.observability.setup import Telemetry
@@ -126,6 +127,51 @@ def test_process_and_gc_metrics_are_sampled_per_process() -> None:
     assert (value("process_open_fds") or 0) >= 3
     assert (value("process_cpu_seconds_total") or 0) > 0
     assert (value("python_gc_collections_total", {"generation": "2"}) or 0) >= 1
+
+
+def test_gc_pauses_are_timed_by_generation_while_watched() -> None:
+    metrics = Metrics()
+    value = metrics.registry.get_sample_value
+    metrics.process.watch_gc()
+    try:
+        gc.collect(2)
+        gc.collect(0)
+    finally:
+        metrics.process.unwatch_gc()
+    assert value("brisk_gc_pause_seconds_count", {"generation": "2"}) is None  # until a sample
+    metrics.process.sample()
+    assert value("brisk_gc_pause_seconds_count", {"generation": "2"}) == 1
+    assert (value("brisk_gc_pause_seconds_count", {"generation": "0"}) or 0) >= 1
+    assert (value("brisk_gc_pause_seconds_sum", {"generation": "2"}) or 0) > 0
+    gc.collect(2)  # no longer watched
+    metrics.process.sample()
+    assert value("brisk_gc_pause_seconds_count", {"generation": "2"}) == 1
+
+
+def test_the_soak_reads_gc_pauses_from_a_scrape() -> None:
+    metrics = Metrics()
+    metrics.process.watch_gc()
+    try:
+        gc.collect(2)
+        gc.collect(1)
+    finally:
+        metrics.process.unwatch_gc()
+    metrics.process.sample()
+    counters = server_counters(metrics.render()[0].decode())
+    assert counters["gc2_pauses"] == 1
+    assert counters["gc1_pauses"] >= 1
+    assert counters["gc_pause_ms"] > 0
+    value = metrics.registry.get_sample_value
+    within = sum(
+        value("brisk_gc_pause_seconds_bucket", {"generation": g, "le": "0.05"}) or 0 for g in "012"
+    )
+    assert (
+        counters["gc_pauses_over_50ms"]
+        == counters["gc2_pauses"]
+        + counters["gc1_pauses"]
+        + (counters.get("gc0_pauses", 0))
+        - within
+    )
 
 
 MULTIPROCESS_SCRIPT = """

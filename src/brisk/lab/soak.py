@@ -22,6 +22,7 @@ from brisk.lab import databases
 from brisk.lab.bench import BenchPlan, Step, _machine, held, seeded
 from brisk.lab.profiles import AFTER
 from brisk.lab.runner import Server, cpus, drive
+from brisk.lab.soak_probes import snapshot, window_facts
 from brisk.lab.workload import build_requests, sample_service, write_requests
 
 # Targets of issues 7 and 14: memory grows by less than this over the soak's second half,
@@ -83,10 +84,17 @@ def _window(index: int, started: float, result: Any, rss: int) -> dict[str, Any]
 
 
 def soak_server(
-    url: str, pid: int, requests_file: Path, soak: SoakPlan, step: Step, lock: Path | None = None
+    url: str,
+    pid: int,
+    requests_file: Path,
+    soak: SoakPlan,
+    step: Step,
+    lock: Path | None = None,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
     """Measure capacity, then hold `fraction` of it for `seconds`, window by window (each
-    window under `lock`, so a shared machine's other measurements can take turns)."""
+    window under `lock`, so a shared machine's other measurements can take turns), with what
+    else happened in each (brisk.lab.soak_probes; PostgreSQL's side from `database_url`)."""
     generator = cpus()[0]
     step("soak: warm-up and capacity (closed model)")
     with held(lock):
@@ -99,12 +107,16 @@ def soak_server(
     # A fixed number of windows of measured load (each generator run also starts and drains,
     # so the wall time is a little longer than `seconds`).
     count = max(1, math.ceil(soak.seconds / soak.window_seconds))
+    seen = snapshot(url, database_url)
     for index in range(count):
         seconds = min(soak.window_seconds, soak.seconds - index * soak.window_seconds)
         step(f"soak: window {index + 1}/{count} at {rate:g} req/s")
         with held(lock):
             result = drive(url, requests_file, max(1.0, seconds), rate=rate, cpu=generator)
         windows.append(_window(len(windows) + 1, started, result, rss_bytes(pid)))
+        now = snapshot(url, database_url)
+        windows[-1]["facts"] = window_facts(seen, now)
+        seen = now
     return _report(capacity.throughput_rps, rate, rss_start, windows)
 
 
@@ -167,7 +179,9 @@ def run_soak(
             requests_file = workdir / "requests.tsv"
             write_requests(requests, requests_file)
             assert server.pid is not None
-            report = soak_server(server.url, server.pid, requests_file, soak, step, plan.lock)
+            report = soak_server(
+                server.url, server.pid, requests_file, soak, step, plan.lock, database_url=copy
+            )
     finally:
         if not plan.keep:
             asyncio.run(databases.drop(database_url, name))
@@ -200,6 +214,7 @@ def print_soak(report: dict[str, Any], console: Console) -> None:
             str(w["rss_mb"]),
         )
     console.print(table)
+    _print_facts(report["windows"], console)
     rss, ok = report["rss_mb"], report["ok"]
     console.print(
         f"RSS {rss['after_first_window']} MB after the first window, {rss['middle']} MB half-way,"
@@ -218,3 +233,27 @@ def _by_status(counts: dict[str, int]) -> str:
     if not counts:
         return ""
     return "(" + ", ".join(f"{status}: {n}" for status, n in counts.items()) + ") "
+
+
+FACTS = {
+    "p99 ms": "p99_ms", "gc pauses > 50 ms": "gc_pauses_over_50ms", "gc ms": "gc_pause_ms",
+    "full gcs": "gc2_pauses", "l1 misses": "l1_misses", "l2 misses": "l2_misses",
+    "queries": "queries", "ms a query": "ms_per_query", "pool wait ms": "pool_wait_ms",
+    "checkpoints": "checkpoints", "autovacuums": "autovacuums", "load 1m": "load_1m",
+}  # fmt: skip
+
+
+def _print_facts(windows: list[dict[str, Any]], console: Console) -> None:
+    """Beside each window's P99: what the server and PostgreSQL did in it."""
+    if not any(w.get("facts") for w in windows):
+        return
+    table = Table(title="what else happened, per window")
+    table.add_column("window", justify="right")
+    for column in FACTS:
+        table.add_column(column, justify="right")
+    for w in windows:
+        facts = {**w.get("facts", {}), "p99_ms": w["p99_ms"]}
+        if facts.get("queries"):  # the same work slower: PostgreSQL, not brisk, took longer
+            facts["ms_per_query"] = round(facts.get("query_ms", 0) / facts["queries"], 2)
+        table.add_row(str(w["window"]), *(f"{facts.get(k, '-')}" for k in FACTS.values()))
+    console.print(table)

@@ -13,11 +13,16 @@ from __future__ import annotations
 import gc
 import os
 import resource
+import time
 from pathlib import Path
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+# A young collection takes well under a millisecond; a full one, over a large heap, tens to
+# hundreds: the requests waiting behind it see the whole pause.
+GC_PAUSE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 def _resident_bytes() -> int:
@@ -61,8 +66,34 @@ class ProcessMetrics:
             ["generation"],
             registry=r,
         )
+        self.gc_pause = Histogram(
+            "brisk_gc_pause_seconds",
+            "Garbage collection pauses (the whole process stops), by generation.",
+            ["generation"],
+            buckets=GC_PAUSE_BUCKETS,
+            registry=r,
+        )
         self._cpu_seen = 0.0
         self._gc_seen = [(0, 0)] * len(gc.get_stats())
+        self._gc_started = 0.0
+        # (generation, seconds) since the last sample. gc.callbacks run wherever a collection
+        # starts, possibly inside prometheus_client's own (non-reentrant) locks: observing
+        # there could deadlock, so the callback only appends and sample() observes.
+        self._pauses: list[tuple[int, float]] = []
+
+    def watch_gc(self) -> None:
+        if self._on_gc not in gc.callbacks:
+            gc.callbacks.append(self._on_gc)
+
+    def unwatch_gc(self) -> None:
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self._pauses.append((info["generation"], time.perf_counter() - self._gc_started))
 
     def sample(self) -> None:
         """Add what changed since the last sample (counters only ever go up per process)."""
@@ -79,3 +110,6 @@ class ProcessMetrics:
             self.gc_collections.labels(label).inc(max(0, runs - seen_runs))
             self.gc_collected.labels(label).inc(max(0, collected - seen_collected))
             self._gc_seen[generation] = (runs, collected)
+        pauses, self._pauses = self._pauses, []
+        for generation, seconds in pauses:
+            self.gc_pause.labels(str(generation)).observe(seconds)

@@ -81,6 +81,7 @@ class Telemetry:
             return
         if self.access_log is not None:
             self.access_log.start()
+        self.metrics.process.watch_gc()
         db.observers.append(QueryObserver(self.metrics, self.settings.slow_query_seconds))
         db.acquire_observers.append(self.metrics.histogram(self.metrics.acquire_wait).observe)
         if self.tracing is not None:
@@ -102,6 +103,7 @@ class Telemetry:
         self._sampler.start()
 
     async def stop(self) -> None:
+        self.metrics.process.unwatch_gc()
         if self._listener is not None:
             await self._listener.stop()
         if self._sampler is not None:

@@ -1,0 +1,95 @@
+"""What else happened in each soak window, beside its latencies: the server's GC pauses, cache
+misses and queries (from its /metrics), PostgreSQL's checkpoints and autovacuum, and the
+machine's load -- so a window whose P99 jumps can be told apart from the report alone (a full
+collection, a miss wave, a checkpoint, or other work on a shared machine)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import urllib.request
+from typing import Any
+
+import asyncpg
+from prometheus_client.parser import text_string_to_metric_families
+
+# Counters read from the server's /metrics, summed over their other labels.
+_GC = "brisk_gc_pause_seconds"
+_PAUSE_OVER = "0.05"  # a bucket bound of brisk_gc_pause_seconds: pauses longer than 50 ms
+_PG = """
+SELECT checkpoints_timed + checkpoints_req AS checkpoints,
+       checkpoint_write_time + checkpoint_sync_time AS checkpoint_ms,
+       buffers_backend_fsync AS backend_fsyncs,
+       (SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0)
+          FROM pg_stat_user_tables) AS autovacuums,
+       (SELECT count(*) FROM pg_stat_activity
+         WHERE backend_type = 'autovacuum worker') AS autovacuum_workers
+  FROM pg_stat_bgwriter
+"""
+_GAUGES = frozenset({"autovacuum_workers", "load_1m"})
+
+
+def server_counters(metrics_text: str) -> dict[str, float]:
+    """The counters a window is judged by, from one scrape."""
+    found: dict[str, float] = {}
+
+    def add(key: str, value: float) -> None:
+        found[key] = found.get(key, 0.0) + value
+
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            name, labels = sample.name, sample.labels
+            if name == f"{_GC}_count":
+                add(f"gc{labels['generation']}_pauses", sample.value)
+                add("gc_pauses_over_50ms", sample.value)
+            elif name == f"{_GC}_bucket" and labels.get("le") == _PAUSE_OVER:
+                add("gc_pauses_over_50ms", -sample.value)
+            elif name == f"{_GC}_sum":
+                add("gc_pause_ms", 1000 * sample.value)
+            elif name == "brisk_cache_requests_total" and labels["result"] == "miss":
+                add(f"{labels['layer']}_misses", sample.value)
+            elif name == "brisk_db_query_duration_seconds_count":
+                add("queries", sample.value)
+            elif name == "brisk_db_query_duration_seconds_sum":
+                add("query_ms", 1000 * sample.value)
+            elif name == "brisk_db_pool_acquire_wait_seconds_sum":
+                add("pool_wait_ms", 1000 * sample.value)
+    return found
+
+
+def _scrape(url: str) -> dict[str, float]:
+    try:
+        with urllib.request.urlopen(f"{url}/metrics", timeout=5) as answer:  # noqa: S310
+            return server_counters(answer.read().decode())
+    except OSError:
+        return {}  # a probe must never end the soak; the window then shows no server facts
+
+
+async def _database(url: str) -> dict[str, float]:
+    try:
+        conn = await asyncpg.connect(url, timeout=5)
+    except (OSError, asyncpg.PostgresError):
+        return {}
+    try:
+        row = await conn.fetchrow(_PG)
+    finally:
+        await conn.close()
+    return {k: float(v) for k, v in dict(row or {}).items()}
+
+
+def snapshot(server_url: str, database_url: str | None) -> dict[str, float]:
+    found = _scrape(server_url)
+    if database_url:
+        found |= asyncio.run(_database(database_url))
+    return found | {"load_1m": os.getloadavg()[0]}
+
+
+def window_facts(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+    """Counters as the window's increase; gauges (load, autovacuum workers) as at its end."""
+    facts: dict[str, Any] = {}
+    for key, value in sorted(after.items()):
+        if key in _GAUGES:
+            facts[key] = round(value, 2)
+        elif key in before:
+            facts[key] = round(value - before[key], 1)
+    return facts
