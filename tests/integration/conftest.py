@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 
+from brisk.app import create_app
 from brisk.services import Services
+from brisk.settings import Settings
 from tests.conftest import TABLES
 
 pytestmark = pytest.mark.integration
@@ -149,6 +152,53 @@ async def rejected(
     messages = assert_error(await client.request(method, url, **kwargs), status)
     assert await snapshot(db) == before
     return messages
+
+
+# Two instances' L1 entries outlive every test: only eviction messages keep them fresh.
+LONG_L1_TTL = 600.0
+LEASE_WAIT_SECONDS = 10.0
+
+
+@dataclass
+class Instance:
+    name: str
+    client: httpx.AsyncClient
+    services: Services
+    loads: Counter[str] = field(default_factory=Counter)
+
+
+@pytest.fixture
+async def pair(settings: Settings) -> AsyncIterator[tuple[Instance, Instance]]:
+    """Two app instances (as two processes would be), each with its own L1."""
+    # The lease wait is long here: one load overall holds while the lease holder finishes
+    # within it, and 500 requests in one event loop on a busy 2-core machine can take a while.
+    cache = settings.cache.model_copy(
+        update={"l1_ttl_seconds": LONG_L1_TTL, "lease_wait_seconds": LEASE_WAIT_SECONDS}
+    )
+    tuned = settings.model_copy(update={"cache": cache})
+    instances = []
+    app_a, app_b = create_app(tuned), create_app(tuned)
+    async with LifespanManager(app_a), LifespanManager(app_b):
+        for name, app in (("A", app_a), ("B", app_b)):
+            services: Services = app.state.services
+            transport = httpx.ASGITransport(app=app)
+            client = httpx.AsyncClient(transport=transport, base_url="http://brisk.test")
+            instance = Instance(name, client, services)
+
+            def count(query: str, _seconds: float, loads: Counter[str] = instance.loads) -> None:
+                loads[query] += 1
+
+            services.db.observers.append(count)
+            instances.append(instance)
+        for instance in instances:
+            assert await instance.services.cache._bus.wait_subscribed(5)  # type: ignore[union-attr]
+        # The tables were just emptied behind the cache's back (tests/conftest.py).
+        await instances[0].services.cache.clear()
+        try:
+            yield instances[0], instances[1]
+        finally:
+            for instance in instances:
+                await instance.client.aclose()
 
 
 @pytest.fixture

@@ -8,73 +8,26 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import httpx
 import orjson
 import pytest
-from asgi_lifespan import LifespanManager
 
-from brisk.app import create_app
 from brisk.cache import Key
 from brisk.cache.bus import HEARTBEAT_SECONDS
 from brisk.overlay import body_of
 from brisk.services import Services
-from brisk.settings import Settings
-from tests.integration.conftest import ApiUser, quick_user
+from tests.integration.conftest import ApiUser, Instance, quick_user
 
 # The documented bound on cross-instance staleness (docs/CACHE.md): an eviction arrives within
 # the pub/sub delay; a subscription that went silent is noticed after three missed heartbeats
 # and the whole L1 is flushed. L1 entries in these tests live far longer than this bound, so
 # only the eviction messages can keep the second instance fresh.
 STALENESS_BOUND_SECONDS = 3 * HEARTBEAT_SECONDS
-LONG_L1_TTL = 600.0
-LEASE_WAIT_SECONDS = 10.0
-
-
-@dataclass
-class Instance:
-    name: str
-    client: httpx.AsyncClient
-    services: Services
-    loads: Counter[str] = field(default_factory=Counter)
-
-
-@pytest.fixture
-async def pair(settings: Settings) -> AsyncIterator[tuple[Instance, Instance]]:
-    """Two app instances (as two processes would be), each with its own L1."""
-    # The lease wait is long here: one load overall holds while the lease holder finishes
-    # within it, and 500 requests in one event loop on a busy 2-core machine can take a while.
-    cache = settings.cache.model_copy(
-        update={"l1_ttl_seconds": LONG_L1_TTL, "lease_wait_seconds": LEASE_WAIT_SECONDS}
-    )
-    tuned = settings.model_copy(update={"cache": cache})
-    instances = []
-    app_a, app_b = create_app(tuned), create_app(tuned)
-    async with LifespanManager(app_a), LifespanManager(app_b):
-        for name, app in (("A", app_a), ("B", app_b)):
-            services: Services = app.state.services
-            transport = httpx.ASGITransport(app=app)
-            client = httpx.AsyncClient(transport=transport, base_url="http://brisk.test")
-            instance = Instance(name, client, services)
-
-            def count(query: str, _seconds: float, loads: Counter[str] = instance.loads) -> None:
-                loads[query] += 1
-
-            services.db.observers.append(count)
-            instances.append(instance)
-        for instance in instances:
-            assert await instance.services.cache._bus.wait_subscribed(5)  # type: ignore[union-attr]
-        # The tables were just emptied behind the cache's back (tests/conftest.py).
-        await instances[0].services.cache.clear()
-        try:
-            yield instances[0], instances[1]
-        finally:
-            for instance in instances:
-                await instance.client.aclose()
 
 
 async def _author_with_articles(

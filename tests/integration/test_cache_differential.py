@@ -4,15 +4,21 @@ again through the fast path -- must give exactly what the same read gives with t
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from brisk.cache import Stale
+from brisk.cache.remote import RemoteCache
 from brisk.services import Services
-from tests.integration.conftest import Api, ApiUser
+from tests.integration.conftest import Api, ApiUser, Instance
 
 NAMES = ("wri", "rea", "thi")
 # Reads that answer 401 anonymously: asked only as a user.
@@ -183,13 +189,79 @@ async def test_every_cached_read_matches_postgresql_after_every_write(
     history: list[str] = []
     for _ in range(45):
         history.append(await world.write(rng))
-        for url in world.urls():
-            for viewer in (None, *users):
-                if viewer is None and url.startswith(SIGNED_IN):
-                    continue
-                # Twice: the route fills what the second, on the fast path, answers from L1.
-                cached = [await _get(client, url, viewer) for _ in range(2)]
-                with cache_off(services):
-                    truth = await _get(client, url, viewer)
-                who = viewer.username if viewer else "anonymous"
-                assert cached == [truth, truth], (url, who, history[-6:])
+        await _check_reads(world, client, services, history)
+
+
+async def _check_reads(
+    world: World, client: httpx.AsyncClient, services: Services, history: list[str]
+) -> None:
+    for url in world.urls():
+        for viewer in (None, *world.users):
+            if viewer is None and url.startswith(SIGNED_IN):
+                continue
+            # Twice: the route fills what the second, on the fast path, answers from L1.
+            cached = [await _get(client, url, viewer) for _ in range(2)]
+            with cache_off(services):
+                truth = await _get(client, url, viewer)
+            who = viewer.username if viewer else "anonymous"
+            assert cached == [truth, truth], (url, who, history[-6:])
+
+
+async def _evictions_arrived(writer: Instance, reader: Instance) -> None:
+    """Wait (bounded) until `reader` has applied every eviction `writer` published so far: a
+    marker published after them arrives after them (one channel, in PUBLISH order)."""
+    marker = f"{writer.services.cache.keys.prefix}marker:{random.random()}"
+    await writer.services.cache.invalidate(Stale((marker,), ()))
+    local = reader.services.cache.local
+    for _ in range(500):
+        if marker in local._invalidated:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the eviction never arrived")
+
+
+async def test_reads_on_another_instance_match_postgresql_once_evictions_arrived(
+    pair: tuple[Instance, Instance],
+) -> None:
+    """The same, across two instances: writes on A, reads on B (which holds L1 entries, tokens
+    and viewer sets of its own) once A's evictions have reached B."""
+    a, b = pair
+    users = [await Api(a.client).register(name) for name in NAMES]
+    world = World(a.client, users)
+    rng = random.Random(7)  # a reproducible sequence
+    history: list[str] = []
+    for _ in range(30):
+        history.append(await world.write(rng))
+        await _evictions_arrived(a, b)
+        await _check_reads(world, b.client, b.services, history)
+
+
+async def test_a_relayed_invalidation_renews_the_tokens_another_instance_holds(
+    pair: tuple[Instance, Instance], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write whose invalidation A could not send (Redis refused it once) is relayed from the
+    outbox; B, which holds the list's token in its L1, must drop it then (docs/CACHE.md: within
+    the relay's bound), not serve the old list until its L1 TTL (600 s here)."""
+    a, b = pair
+    writer = await Api(a.client).register("writer")
+    await Api(a.client).create_article(writer, "one", ["x"])
+    url = "/api/articles?tag=x"
+    assert [(await b.client.get(url)).json()["articlesCount"] for _ in range(2)] == [1, 1]
+    send = RemoteCache.invalidate
+    refused: list[bool] = []
+
+    async def once_refused(self: RemoteCache, names: list[str], versions: list[str]) -> None:
+        if self is a.services.cache._l2 and not refused:
+            refused.append(True)
+            raise RedisConnectionError("refused once")
+        await send(self, names, versions)
+
+    monkeypatch.setattr(RemoteCache, "invalidate", once_refused)
+    await Api(a.client).create_article(writer, "two", ["x"])
+    assert refused
+    assert (await a.client.get(url)).json()["articlesCount"] == 2  # A dropped its own L1
+    bound = a.services.settings.cache.outbox_grace_seconds + 2.0
+    deadline = time.monotonic() + bound + a.services.settings.cache.outbox_relay_seconds
+    while (await b.client.get(url)).json()["articlesCount"] != 2:
+        assert time.monotonic() < deadline, "B still serves the list from before the write"
+        await asyncio.sleep(0.05)

@@ -35,6 +35,11 @@ class Breaker:
             return True
         return False
 
+    def trip(self) -> bool:
+        """Open now, whatever the count; True when this opened it."""
+        self._failures = max(self._failures, self.failure_threshold - 1)
+        return self.failure()
+
     def close(self) -> None:
         self._failures = 0
         self.opened_at = None

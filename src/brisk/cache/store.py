@@ -369,6 +369,9 @@ class Cache:
             sent = await self._call("invalidate", RemoteCache.invalidate, chunk, chunk_versions)
             if sent is _FAILED:
                 all_sent = False  # the outbox row stays; a relay sends it when Redis is back
+                # Redis may still hold the old entries and tokens: until the probe has relayed
+                # the outbox, this process must not read them (a read after the write sees it).
+                self._open_breaker("an invalidation was not sent", self.breaker.trip())
             self._evict_local([*chunk, *(self.keys.version(v) for v in chunk_versions)])
         if all_sent and stale.row is not None and self.outbox is not None:
             self.outbox.applied(stale.row)
@@ -438,14 +441,16 @@ class Cache:
             result = await fn(self._l2, *args)
         except _REDIS_ERRORS as exc:
             self._observe("l2", family, "error", _since(started))
-            if self.breaker.failure():
-                log.warning("cache: Redis failing (%s); breaker open, reading PostgreSQL", exc)
-                self._probe = asyncio.create_task(
-                    self._probe_until_back(), name="brisk-cache-probe"
-                )
+            self._open_breaker(f"Redis failing ({exc})", self.breaker.failure())
             return _FAILED
         self.breaker.success()
         return result
+
+    def _open_breaker(self, why: str, opened: bool) -> None:
+        """`opened`: the breaker has just opened; then read PostgreSQL until the probe closes it."""
+        if opened:
+            log.warning("cache: %s; breaker open, reading PostgreSQL", why)
+            self._probe = asyncio.create_task(self._probe_until_back(), name="brisk-cache-probe")
 
     async def _probe_until_back(self) -> None:
         assert self._redis is not None
