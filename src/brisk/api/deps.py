@@ -128,13 +128,17 @@ FEED_MAX_OFFSET = 500
 async def feed_page(
     request: Request,
     limit: Limit = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=FEED_MAX_OFFSET,
+            description=f"at most {FEED_MAX_OFFSET}: the feed shows the followed authors' "
+            "recent articles (use /api/articles?author= to go further back)",
+        ),
+    ] = 0,
 ) -> Page:
-    if offset > FEED_MAX_OFFSET:
-        raise InvalidInputError(
-            f"offset must be at most {FEED_MAX_OFFSET} in the feed: it shows the followed "
-            "authors' recent articles; use /api/articles?author= to go further back"
-        )
+    # The bound is in the schema (OpenAPI and clients see it); validation answers 422.
     return await page(request, limit, offset)
 
 
