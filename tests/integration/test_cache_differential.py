@@ -265,3 +265,43 @@ async def test_a_relayed_invalidation_renews_the_tokens_another_instance_holds(
     while (await b.client.get(url)).json()["articlesCount"] != 2:
         assert time.monotonic() < deadline, "B still serves the list from before the write"
         await asyncio.sleep(0.05)
+
+
+async def test_concurrent_writes_and_reads_on_two_instances_leave_no_stale_entry(
+    pair: tuple[Instance, Instance],
+) -> None:
+    """Favorites, comments, follows and bio edits on both instances, with reads of everything
+    (anonymous and signed in) racing them on both: once the writes are acknowledged, the refills
+    settled and the evictions arrived both ways, no L1 or L2 entry may hold a pre-write value."""
+    a, b = pair
+    users = [await Api(a.client).register(name) for name in NAMES]
+    world = World(a.client, users)
+    for n in range(4):
+        await world._create(random.Random(n), users[n % 3], [])
+    rng = random.Random(11)  # a reproducible mix; the interleaving is the event loop's
+    racing = ("_favorite", "_unfavorite", "_comment", "_follow", "_unfollow")
+
+    async def worker(seed: int) -> None:
+        mine = random.Random(seed)
+        for _ in range(25):
+            instance = mine.choice(pair)
+            actor = mine.choice(users)
+            if mine.random() < 0.3:
+                writes = World(instance.client, users)
+                writes.slugs = world.slugs
+                response = await getattr(writes, mine.choice(racing))(mine, actor, [])
+                assert response.status_code < 300, response.text
+            else:
+                url = mine.choice(world.urls())
+                viewer = mine.choice([None, *users])
+                if not (viewer is None and url.startswith(SIGNED_IN)):
+                    status, _ = await _get(instance.client, url, viewer)
+                    assert status == 200, url
+
+    await asyncio.gather(*(worker(rng.randrange(10**6)) for _ in range(8)))
+    for instance in pair:
+        await instance.services.cache.settle()
+    await _evictions_arrived(a, b)
+    await _evictions_arrived(b, a)
+    for instance in pair:
+        await _check_reads(world, instance.client, instance.services, [instance.name])

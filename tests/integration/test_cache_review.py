@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
+from typing import Any
 
 import asyncpg
 import httpx
@@ -12,7 +13,9 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from brisk import names
+from brisk.articles import repository as articles_repo
 from brisk.cache.remote import RemoteCache
+from brisk.errors import ServiceUnavailableError
 from brisk.services import Services
 from tests.integration.conftest import Api
 
@@ -157,3 +160,41 @@ async def test_the_writer_reads_its_write_when_one_invalidation_was_not_sent(
             break
         await asyncio.sleep(0.01)
     assert not services.cache.breaker_open
+
+
+async def test_cancelled_and_failed_card_batches_leave_nothing_behind(
+    client: httpx.AsyncClient, api: Api, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readers cancelled while the card batch they share is in flight, and a batch whose query
+    fails (the database went away): the others get a 503, never a 500; nothing is left in
+    flight; the next read loads the cards and answers 200."""
+    writer = await api.register("writer")
+    for n in range(3):
+        await api.create_article(writer, f"a{n}", ["x"])
+    url = "/api/articles?tag=x"
+    assert (await client.get(url)).status_code == 200  # the id list in L1, cards warmed
+    cards = [services.cache.keys.card(n).name for n in range(1, 4)]
+    entered, release = asyncio.Event(), asyncio.Event()
+    load = articles_repo.get_article_cards
+
+    async def held_then_failed(db: Any, *, ids: list[int]) -> Any:
+        monkeypatch.setattr(articles_repo, "get_article_cards", load)
+        entered.set()
+        await release.wait()
+        raise ServiceUnavailableError("the database is unavailable, try again shortly")
+
+    monkeypatch.setattr(articles_repo, "get_article_cards", held_then_failed)
+    services.cache.local.invalidate(cards)
+    readers = [asyncio.create_task(client.get(url)) for _ in range(5)]
+    await entered.wait()
+    for reader in readers[:2]:
+        reader.cancel()
+    release.set()
+    answers = await asyncio.gather(*readers, return_exceptions=True)
+    assert all(isinstance(a, asyncio.CancelledError) for a in answers[:2]), answers
+    assert [a.status_code for a in answers[2:]] == [503, 503, 503]  # type: ignore[union-attr]
+    assert not services.cache._batches
+    again = await client.get(url)
+    assert again.status_code == 200
+    assert again.json()["articlesCount"] == 3
+    assert len(again.json()["articles"]) == 3
