@@ -43,6 +43,10 @@ CATEGORIES = (
 )  # fmt: skip
 
 
+# py-spy --native counts a thread blocked in these as active; it is waiting.
+IDLE = ("epoll_wait", "epoll_pwait", "poll (", "select (", "pthread_cond_wait", "sem_wait")
+
+
 def classify(frames: list[str]) -> str:
     for frame in reversed(frames):  # innermost first
         for category, marks in CATEGORIES:
@@ -83,6 +87,8 @@ def _spy_split(raw: Path) -> collections.Counter[str]:
         frames = stack.split(";")
         if not any(".py:" in frame for frame in frames):
             continue  # a thread with no Python (granian's tokio threads): perf counts those
+        if frames[-1].startswith(IDLE):
+            continue  # the loop waiting for work: no CPU (perf does not count it either)
         counts[classify(frames)] += int(count)
     return counts
 
