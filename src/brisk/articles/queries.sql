@@ -279,18 +279,17 @@ WHERE id = $1;
 -- still walks the index entries the batches deleted in this transaction).
 
 -- name: delete-article-notifications
--- Its favorites' and comments' notifications: their unread ones release the inbox counters.
--- Returns the last id removed, NULL when none was left.
+-- Its favorites' and comments' notifications. Returns the last id removed (NULL when none was
+-- left) and the recipient of each unread one: the repository releases those inbox counters
+-- once, after the last batch, in the same transaction (release-unread-notifications). Per
+-- batch, the article's author's row (every one of these notifications is theirs) would get
+-- a new version 1,000 times in one transaction.
 WITH removed AS (
     DELETE FROM notifications WHERE id = ANY(ARRAY(
         SELECT id FROM notifications WHERE article_id = $1 AND id > $2 ORDER BY id LIMIT 100))
     RETURNING id, recipient_id, read_at
-), released AS (
-    UPDATE users u SET unread_notifications_count = u.unread_notifications_count - r.unread
-    FROM (SELECT recipient_id, count(*) AS unread FROM removed WHERE read_at IS NULL GROUP BY 1) r
-    WHERE u.id = r.recipient_id
 )
-SELECT max(id) FROM removed;
+SELECT max(id), array_agg(recipient_id) FILTER (WHERE read_at IS NULL) FROM removed;
 
 -- name: delete-article-comments
 -- After delete-article-notifications (which removed the comments' notifications too, since

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ import asyncpg
 
 from brisk.db import Executor, Query, drain, load_queries
 from brisk.errors import AlreadyExistsError
+from brisk.notifications.repository import release_unread
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
 # Before every key: where the batched deletes of an article's rows start.
@@ -142,7 +144,8 @@ async def release_article(db: Executor, *, article_id: int) -> None:
     the request's total still grows with them."""
     await db.execute(Q["unlink-article-tags"], article_id)
     await drain(db, Q["delete-article-favorites"], article_id, _FIRST_ID)
-    await drain(db, Q["delete-article-notifications"], article_id, _FIRST_ID)
+    removed = await drain(db, Q["delete-article-notifications"], article_id, _FIRST_ID)
+    await release_unread(db, Counter(r for (unread,) in removed for r in unread or ()))
     await drain(db, Q["delete-article-comments"], article_id, _EARLIEST, _FIRST_ID)
 
 

@@ -8,17 +8,19 @@ from brisk.db.pool import Executor
 from brisk.db.queries import Query
 
 
-async def drain(db: Executor, query: Query, key: Any, *cursor: Any) -> int:
-    """Run `query(key, *cursor)` until it reports no more rows; returns how many batches did work.
+async def drain(db: Executor, query: Query, key: Any, *cursor: Any) -> list[tuple[Any, ...]]:
+    """Run `query(key, *cursor)` until it reports no more rows; returns what each batch reported.
 
-    The query does one batch past `cursor` and returns the cursor for the next one (one row of
-    one or more columns), or a NULL / no row when nothing was left. Each statement then costs
-    a batch however many rows the key has, and resumes where the last stopped instead of
-    re-reading what its own transaction already changed."""
-    batches = 0
+    The query does one batch past `cursor` and returns one row: the cursor for the next batch
+    (as many columns as `cursor` has), then anything the caller collects; or no row / a NULL
+    cursor when nothing was left. Each statement then costs a batch however many rows the key
+    has, and resumes where the last stopped instead of re-reading what its own transaction
+    already changed."""
+    width = len(cursor)
+    reported: list[tuple[Any, ...]] = []
     while True:
         row = await db.fetchrow(query, key, *cursor)
         if row is None or row[0] is None:
-            return batches
-        batches += 1
-        cursor = tuple(row)
+            return reported
+        cursor = tuple(row)[:width]
+        reported.append(tuple(row)[width:])

@@ -145,6 +145,7 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
     "count-unread-notifications": lambda s: (s.recipient_id,),
     "mark-notifications-read": lambda s: (s.recipient_id, [s.notification_id, s.unread_id]),
     "mark-notifications-read-up-to": lambda s: (s.recipient_id, s.unread_id),
+    "release-unread-notifications": lambda s: ([s.recipient_id], [1]),
     "create-follow-notification": lambda s: (s.viewer_id, s.author_id),
     "create-favorite-notification": lambda s: (s.viewer_id, s.article_id),
     "create-comment-notification": lambda s: (s.comment_id,),

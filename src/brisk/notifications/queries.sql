@@ -71,7 +71,9 @@ WHERE id = $1 AND EXISTS (SELECT FROM marked);
 -- At most 50 a statement (a row marked read is a new row version in five or six indexes:
 -- ~20 buffers), newest first from the unread index; the repository repeats it below the last
 -- id it marked (a marked row's entry stays in the partial index until VACUUM, so restarting
--- from $2 would visit it again). Returns the next bound, NULL when none was left.
+-- from $2 would visit it again). Returns the next bound (NULL when none was left) and how many
+-- it marked: the repository releases the inbox counter once, after the last batch, in the
+-- same transaction (per batch, the recipient's row would get 2,000 versions at M).
 WITH marked AS (
     UPDATE notifications SET read_at = now()
     WHERE id = ANY(ARRAY(
@@ -80,12 +82,15 @@ WITH marked AS (
         ORDER BY id DESC LIMIT 50))
       AND read_at IS NULL
     RETURNING id
-), counted AS (
-    UPDATE users
-    SET unread_notifications_count = unread_notifications_count - (SELECT count(*) FROM marked)
-    WHERE id = $1 AND EXISTS (SELECT FROM marked)
 )
-SELECT min(id) - 1 FROM marked;
+SELECT min(id) - 1, count(*) FROM marked;
+
+-- name: release-unread-notifications
+-- Inbox counters drop by what a batched statement marked read or deleted: $1 the recipients,
+-- $2 how many each. One row version per recipient, whatever the number of batches.
+UPDATE users u SET unread_notifications_count = u.unread_notifications_count - r.unread
+FROM unnest($1::bigint[], $2::bigint[]) AS r (recipient_id, unread)
+WHERE u.id = r.recipient_id AND r.unread > 0;
 
 -- The writes run in their cause's transaction. Each decides in SQL whether there is anyone to
 -- tell: nobody is notified of their own action, and the unique partial indexes of migration

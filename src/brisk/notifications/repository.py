@@ -3,6 +3,7 @@ writes that other domains' services call inside their own transactions."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import asyncpg
@@ -32,8 +33,17 @@ async def mark_read(db: Executor, *, recipient_id: int, ids: list[int]) -> None:
 
 async def mark_read_up_to(db: Executor, *, recipient_id: int, up_to: int) -> None:
     # In batches, newest first (see queries.sql): each statement costs the same however long
-    # the unread backlog below `up_to`.
-    await drain(db, Q["mark-notifications-read-up-to"], recipient_id, up_to)
+    # the unread backlog below `up_to`; the counter drops once, by their sum.
+    marked = await drain(db, Q["mark-notifications-read-up-to"], recipient_id, up_to)
+    await release_unread(db, Counter({recipient_id: sum(n for (n,) in marked)}))
+
+
+async def release_unread(db: Executor, unread: Counter[int]) -> None:
+    """Drop each recipient's inbox counter by the unread notifications marked or removed."""
+    if any(unread.values()):
+        recipients = list(unread)
+        counts = [unread[r] for r in recipients]
+        await db.execute(Q["release-unread-notifications"], recipients, counts)
 
 
 # Each create-* returns the recipient's id when a notification was written, else None: the
