@@ -10,6 +10,7 @@ the files is changed, except what the installed PgBouncer predates (said below).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import secrets
@@ -253,7 +254,10 @@ def start_brisk(
     command = [str(Path(sys.executable).with_name("brisk")), "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port)]
     with (root / "brisk.log").open("wb") as log:
-        return subprocess.Popen(network.run_in(command), env={**clean, **env}, stderr=log)
+        # A group of its own: the server's workers (granian's) are stopped with it.
+        return subprocess.Popen(
+            network.run_in(command), env={**clean, **env}, stderr=log, start_new_session=True
+        )
 
 
 def until_healthy(brisk: subprocess.Popen[bytes], port: int, log: Path) -> None:
@@ -276,8 +280,9 @@ async def check_brisk(root: Path, network: Network, *, statement_cache_off: bool
         assert await _eventually_unhealthy(port)
         assert brisk.poll() is None  # ... while it still runs (not merely gone)
     finally:
-        if brisk.poll() is None:
-            brisk.kill()  # the drain was seen; its end is tests/integration/test_readiness.py's
+        # The drain was seen (its end is test_readiness.py's): the whole group, workers too.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(brisk.pid, signal.SIGKILL)
         wait_for(brisk)
 
 
