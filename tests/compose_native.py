@@ -234,5 +234,7 @@ def scratch_root(prefix: str) -> Iterator[Path]:
     is 0700; removed afterwards."""
     path = Path(tempfile.mkdtemp(prefix=prefix))
     os.chmod(path, 0o755)  # noqa: S103 - servers run as other users must reach their folders
-    yield owned_dir(path)
-    shutil.rmtree(path, ignore_errors=True)
+    try:
+        yield owned_dir(path)
+    finally:  # also when a test's own loop over this generator ends by an exception
+        shutil.rmtree(path, ignore_errors=True)
