@@ -117,11 +117,18 @@ def settings(database_url: str, servers: tuple[str, str]) -> Settings:
     return make_settings(database_url, servers[1])
 
 
+# The session's app: a TRUNCATE waits for its background refills (Cache.refill) to be done, or
+# a refill's query, locking the tables in another order, deadlocks with it.
+_LIVE: list[Services] = []
+
+
 @pytest.fixture(scope="session")
 async def app_and_services(settings: Settings) -> AsyncIterator[tuple[Any, Services]]:
     app = create_app(settings)
     async with LifespanManager(app) as manager:
+        _LIVE.append(app.state.services)
         yield manager.app, app.state.services
+        _LIVE.remove(app.state.services)
 
 
 @pytest.fixture(scope="session")
@@ -148,6 +155,8 @@ async def _empty_tables(request: pytest.FixtureRequest) -> None:
     if "database_url" not in request.fixturenames:
         return
     url = request.getfixturevalue("database_url")
+    for services in _LIVE:
+        await services.cache.settle()
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")

@@ -128,6 +128,8 @@ class Cache:
     async def stop(self) -> None:
         for task in list(self._refills):
             task.cancel()
+        # Awaited, so no refill's query outlives the app (its connection is back in the pool).
+        await asyncio.gather(*self._refills, return_exceptions=True)
         if self._probe is not None:
             self._probe.cancel()
             with contextlib.suppress(asyncio.CancelledError):
