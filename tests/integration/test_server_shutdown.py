@@ -86,3 +86,37 @@ async def test_granian_stops_cleanly_under_load_20_times(
         assert status == 0, f"stop {attempt}: exit status {status}\n{output[-3000:]}"
         marks = [mark for mark in FAILURE_MARKS if mark in output]
         assert not marks, f"stop {attempt}: {marks} in the log\n{output[-3000:]}"
+
+
+def _children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in found.read_text().split()] if found.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+async def test_a_worker_stops_when_its_main_process_is_killed(
+    database_url: str, servers: tuple[str, str], tmp_path: Path
+) -> None:
+    """SIGKILL of granian's main process used to leave its worker re-parented and serving on
+    the shared socket; it now gets SIGTERM from the kernel (PR_SET_PDEATHSIG) and stops."""
+    served = serve(database_url, servers[1], tmp_path / "serve.log")
+    worker = None
+    try:
+        await wait_ready(served)
+        (worker,) = _children(served.process.pid)
+        served.process.kill()
+        served.process.wait(timeout=EXIT_GUARD_SECONDS)
+        async with asyncio.timeout(EXIT_GUARD_SECONDS):  # a hang guard
+            while _alive(worker):  # noqa: ASYNC110 (another process: nothing to await)
+                await asyncio.sleep(0.1)
+    finally:
+        if worker is not None and _alive(worker):  # never leave an orphan behind
+            os.kill(worker, signal.SIGKILL)
+        served.stop()

@@ -23,6 +23,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 # The file whose existence means "draining", set by a parent process that owns the signal.
 DRAIN_FLAG_ENV = "BRISK_DRAIN_FLAG"
+# The pid of that parent (granian's main process): its workers stop when it dies (brisk.asgi).
+PARENT_ENV = "BRISK_SERVER_PID"
 
 
 class Drain:

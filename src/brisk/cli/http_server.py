@@ -13,7 +13,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
 
-from brisk.api.drain import DRAIN_FLAG_ENV
+from brisk.api.drain import DRAIN_FLAG_ENV, PARENT_ENV
 from brisk.observability.logs import logging_config
 from brisk.settings import HttpSettings, Settings
 
@@ -113,12 +113,14 @@ def _granian(settings: Settings, *, host: str, port: int, workers: int) -> None:
         flag = Path(folder) / "draining"
         # The workers (forked after this) read it: readiness is 503 while it exists.
         os.environ[DRAIN_FLAG_ENV] = str(flag)
+        os.environ[PARENT_ENV] = str(os.getpid())  # they stop if this process dies
         if http.drain_seconds > 0:
             server.on_startup(functools.partial(_defer_sigterm, flag, http.drain_seconds))
         try:
             server.serve()
         finally:
             os.environ.pop(DRAIN_FLAG_ENV, None)
+            os.environ.pop(PARENT_ENV, None)
 
 
 def _defer_sigterm(flag: Path, seconds: float) -> None:
