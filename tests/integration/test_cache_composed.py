@@ -3,12 +3,16 @@ signed-in read is answered from the cache -- flags and all -- with no database r
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
 
+from brisk.articles.repository import ArticleFilter
+from brisk.cache.store import REFRESH_AHEAD_SECONDS
 from brisk.services import Services
 from tests.integration.conftest import Api, database_calls
 
@@ -156,3 +160,29 @@ async def test_a_revoked_or_foreign_token_never_gets_a_signed_in_hit(
     assert (await client.put("/api/user", json=changed, headers=old)).is_success
     for url in _urls(slug):
         assert (await client.get(url, headers=old)).status_code == 401, url
+
+
+async def test_a_hot_card_about_to_leave_l1_is_read_again_off_the_request(
+    client: httpx.AsyncClient, api: Api, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = await api.register("writer")
+    for n in range(3):
+        await api.create_article(writer, f"a{n}", ["x"])
+    # Entries live less than the refresh-ahead margin, so a hit reads them again.
+    ttl = REFRESH_AHEAD_SECONDS * 0.75
+    monkeypatch.setattr(services.cache.local, "ttl", ttl)
+    loop = asyncio.get_running_loop()
+    filled = loop.time()
+    assert (await client.get("/api/articles?tag=x")).status_code == 200
+    key = await services.articles.list_key(ArticleFilter(tag="x"), 20, 0)
+    assert key is not None
+    page = services.articles.pages.peek_page(key)
+    assert page is not None
+    await asyncio.sleep(ttl / 2)
+    with database_calls(services) as calls:
+        assert services.articles.pages.peek_cards(page, None) is not None  # the fast path's hit
+        await services.cache.settle()
+    assert calls["get-article-cards"] == 1, calls  # its cards read again, in the background
+    # Past the first cards' lifetime, before the refreshed ones': still all in L1.
+    await asyncio.sleep(max(0.0, filled + ttl * 1.2 - loop.time()))
+    assert services.articles.pages.peek_cards(page, None) is not None

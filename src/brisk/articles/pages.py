@@ -16,7 +16,7 @@ import orjson
 
 from brisk.articles import repository as repo
 from brisk.articles.views import article_card
-from brisk.cache import Cache, Key
+from brisk.cache import BatchLoader, Cache, Key
 from brisk.db import Database
 from brisk.overlay import ViewerFlags, lay_article
 
@@ -92,26 +92,29 @@ class Pages:
     async def shared_cards(self, article_ids: list[int]) -> dict[int, bytes]:
         """Cards as everyone sees them, by article id: from L1, the missing ones by one query
         (an article that is gone is absent)."""
-        keys = {self.cache.keys.card(article_id).name: article_id for article_id in article_ids}
+        keys, load = self._card_keys(article_ids)
+        found = await self.cache.get_many(keys, load)
+        ids = dict(zip((k.name for k in keys), article_ids, strict=True))
+        return {ids[name]: card for name, card in found.items()}
+
+    def _card_keys(self, article_ids: list[int]) -> tuple[list[Key], BatchLoader]:
+        """The cards' keys, and the one query that loads any of them."""
+        keys = [self.cache.keys.card(article_id) for article_id in article_ids]
+        ids = dict(zip((k.name for k in keys), article_ids, strict=True))
 
         async def load(missing: list[Key]) -> dict[str, bytes]:
-            rows = await repo.get_article_cards(self.db, ids=[keys[k.name] for k in missing])
+            rows = await repo.get_article_cards(self.db, ids=[ids[k.name] for k in missing])
             return {
                 self.cache.keys.card(row["id"]).name: orjson.dumps(shared_card(row)) for row in rows
             }
 
-        wanted = [self.cache.keys.card(article_id) for article_id in article_ids]
-        found = await self.cache.get_many(wanted, load)
-        return {keys[name]: card for name, card in found.items()}
+        return keys, load
 
     def peek_cards(self, page: Page, viewer_id: int | None) -> list[bytes] | None:
         """As `cards`, from L1 alone (the fast path): None when anything is not there."""
-        cards = []
-        for article_id, _ in page.refs:
-            card = self.cache.peek(self.cache.keys.card(article_id))
-            if card is None:
-                return None
-            cards.append(card)
+        cards = self.cache.peek_many(*self._card_keys([article_id for article_id, _ in page.refs]))
+        if cards is None:
+            return None
         if viewer_id is None:
             return cards
         favorited = self.flags.peek_favorited(viewer_id)

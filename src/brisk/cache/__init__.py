@@ -2,11 +2,12 @@
 
 from brisk.cache.keys import EMBEDDED, MEMBERSHIP, Key, KeySpace, follows, viewer
 from brisk.cache.outbox import Stale
-from brisk.cache.store import Cache, CacheObserver
+from brisk.cache.store import BatchLoader, Cache, CacheObserver
 
 __all__ = [
     "EMBEDDED",
     "MEMBERSHIP",
+    "BatchLoader",
     "Cache",
     "CacheObserver",
     "Key",

@@ -57,6 +57,11 @@ class LocalCache:
         return len(self._entries)
 
     def get(self, key: str) -> bytes | None:
+        entry = self.get_entry(key)
+        return None if entry is None else entry[0]
+
+    def get_entry(self, key: str) -> tuple[bytes, float] | None:
+        """The value and the monotonic time it expires at, or None."""
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -64,7 +69,7 @@ class LocalCache:
             self._drop(key)
             return None
         self._entries.move_to_end(key)
-        return entry[0]
+        return entry
 
     def generation(self) -> int:
         return self._generation

@@ -53,6 +53,9 @@ BatchLoader = Callable[[list[Key]], Awaitable[dict[str, bytes]]]
 INVALIDATION_CHUNK = 500
 # Refills after writes in flight at once, at most (each is a few indexed reads).
 MAX_REFILLS = 64
+# L1-only entries (cards) read within this long of their L1 expiry are read again in the
+# background, so a hot page never waits for one of its cards.
+REFRESH_AHEAD_SECONDS = 2.0
 _FAILED: Final = object()
 _REDIS_ERRORS = REDIS_ERRORS
 
@@ -220,11 +223,15 @@ class Cache:
         found: dict[str, bytes] = {}
         waits: dict[str, asyncio.Task[dict[str, bytes]]] = {}
         missing: list[Key] = []
+        expiring: list[Key] = []
+        soon = time.monotonic() + REFRESH_AHEAD_SECONDS
         for key in keys:
-            value = self.local.get(key.name)
-            if value is not None:
+            entry = self.local.get_entry(key.name)
+            if entry is not None:
                 self._observe("l1", key.family, "hit", 0.0)
-                found[key.name] = value
+                found[key.name] = entry[0]
+                if entry[1] < soon and key.name not in self._batches:
+                    expiring.append(key)
                 continue
             self._observe("l1", key.family, "miss", 0.0)
             # Not stored in L2, so not found there either: reported as L2's miss, so that every
@@ -236,16 +243,50 @@ class Cache:
             else:
                 waits[key.name] = flight
         if missing:
-            task = asyncio.create_task(self._fill_many(missing, load))
-            for key in missing:
-                self._batches[key.name] = task
-                waits[key.name] = task
-            task.add_done_callback(lambda done: self._landed_many(missing, done))
+            task = self._batch(missing, load)
+            waits.update((key.name, task) for key in missing)
+        self._refresh_ahead(expiring, load)
         for name, flight in waits.items():
             value = (await asyncio.shield(flight)).get(name)
             if value is not None:
                 found[name] = value
         return found
+
+    def _batch(
+        self, keys: list[Key], load: BatchLoader, *, context: contextvars.Context | None = None
+    ) -> asyncio.Task[dict[str, bytes]]:
+        """One load of `keys`, which later misses of any of them join."""
+        task = asyncio.create_task(self._fill_many(keys, load), context=context)
+        for key in keys:
+            self._batches[key.name] = task
+        task.add_done_callback(lambda done: self._landed_many(keys, done))
+        return task
+
+    def peek_many(self, keys: list[Key], load: BatchLoader) -> list[bytes] | None:
+        """Every value from L1, or None (the fast path, which never waits); as `get_many`, the
+        hits about to leave L1 are read again in the background with `load`."""
+        if not self.enabled:
+            return None
+        values, expiring = [], []
+        soon = time.monotonic() + REFRESH_AHEAD_SECONDS
+        for key in keys:
+            entry = self.local.get_entry(key.name)
+            if entry is None:
+                return None  # the full path counts the miss and loads
+            values.append(entry[0])
+            if entry[1] < soon and key.name not in self._batches:
+                expiring.append(key)
+        for key in keys:
+            self._observe("l1", key.family, "hit", 0.0)
+        self._refresh_ahead(expiring, load)
+        return values
+
+    def _refresh_ahead(self, keys: list[Key], load: BatchLoader) -> None:
+        # Hits about to leave L1 (its TTL, the safety net for a lost eviction message) are read
+        # again in the background, off the request, so a hot entry never misses. Only while L1
+        # is coherent: in degraded mode every entry is short-lived on purpose.
+        if keys and self.local.coherent:
+            self._batch(keys, load, context=contextvars.Context())
 
     async def _fill_many(self, keys: list[Key], load: BatchLoader) -> dict[str, bytes]:
         since = self.local.generation()
@@ -398,9 +439,10 @@ class Cache:
         task.add_done_callback(self._refills.discard)
 
     async def settle(self) -> None:
-        """Wait for the refills in flight (tests, and a deterministic order where it matters)."""
-        while self._refills:
-            await asyncio.gather(*self._refills, return_exceptions=True)
+        """Wait for the refills and background loads in flight (tests, and a deterministic
+        order where it matters)."""
+        while self._refills or self._batches:
+            await asyncio.gather(*self._refills, *self._batches.values(), return_exceptions=True)
 
     async def _relay_send(self, names: list[str], version_names: list[str]) -> None:
         """The relay's send: through the breaker, raising when Redis did not take it."""
