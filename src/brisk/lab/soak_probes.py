@@ -26,6 +26,18 @@ SELECT checkpoints_timed + checkpoints_req AS checkpoints,
          WHERE backend_type = 'autovacuum worker') AS autovacuum_workers
   FROM pg_stat_bgwriter
 """
+# PostgreSQL 17 moved the checkpointer's counters out of pg_stat_bgwriter (and backend fsyncs
+# into pg_stat_io, not read here).
+_PG17 = """
+SELECT num_timed + num_requested AS checkpoints,
+       write_time + sync_time AS checkpoint_ms,
+       0 AS backend_fsyncs,
+       (SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0)
+          FROM pg_stat_user_tables) AS autovacuums,
+       (SELECT count(*) FROM pg_stat_activity
+         WHERE backend_type = 'autovacuum worker') AS autovacuum_workers
+  FROM pg_stat_checkpointer
+"""
 _GAUGES = frozenset({"autovacuum_workers", "load_1m"})
 
 
@@ -71,7 +83,9 @@ async def _database(url: str) -> dict[str, float]:
     except (OSError, asyncpg.PostgresError):
         return {}
     try:
-        row = await conn.fetchrow(_PG)
+        row = await conn.fetchrow(_PG if conn.get_server_version().major < 17 else _PG17)
+    except asyncpg.PostgresError:
+        return {}  # a probe must never end the soak (a server whose views differ again)
     finally:
         await conn.close()
     return {k: float(v) for k, v in dict(row or {}).items()}
