@@ -54,6 +54,7 @@ class _Postgres(_Server):
         if bin_dir is None:
             raise RuntimeError(f"{self.pgdata} holds PostgreSQL {version}, which is not bundled")
         self._bin: Path = bin_dir
+        self._version = version
 
     def launch(self) -> tuple[int, int]:
         self._prepare()
@@ -110,6 +111,14 @@ class _Postgres(_Server):
                 "--auth=trust",
                 "--encoding=UTF8",
                 "--no-locale",
+                # Sorting stays C's, but lower() and upper() follow Unicode, as a production
+                # server's UTF-8 ctype does: username_key() folds every script, not ASCII only.
+                # PostgreSQL 17's builtin provider needs no OS locale, on any platform.
+                *(
+                    ["--locale-provider=builtin", "--builtin-locale=C.UTF-8"]
+                    if self._version >= 17
+                    else []
+                ),
                 "-U",
                 PG_USER,
                 "-D",
