@@ -21,7 +21,7 @@ import time
 
 import httpx
 import jwt
-from benchkit import commits, wrk
+from benchkit import rounds
 
 BARE_PORT, BRISK_PORT = 8401, 8402
 
@@ -87,18 +87,7 @@ def main() -> None:
         for url, headers in targets.values():  # warm: fill L2 and L1
             for _ in range(3):
                 assert httpx.get(url, headers=headers).status_code == 200, url
-        runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in targets}
-        for round_no in range(opts.rounds):
-            for name, (url, headers) in targets.items():
-                before = commits(dsn)
-                rps, p99 = wrk(url, opts.seconds, headers)
-                per_request = (commits(dsn) - before) / (rps * opts.seconds)
-                runs[name].append((rps, p99, per_request))
-                print(
-                    f"round {round_no + 1} {name:30} {rps:9.0f} req/s  p99 {p99:7.2f} ms  "
-                    f"db tx/req {per_request:.4f}",
-                    flush=True,
-                )
+        runs = rounds(targets, rounds=opts.rounds, seconds=opts.seconds, dsn=dsn)
         bare = statistics.median(r[0] for r in runs["bare ASGI, 1 KB"])
         print("\nmedians")
         for name, results in runs.items():

@@ -23,7 +23,7 @@ import time
 import urllib.parse
 
 import httpx
-from benchkit import commits, wrk
+from benchkit import rounds
 
 from brisk.lab.seed import SEED_PASSWORD
 
@@ -90,18 +90,7 @@ def main() -> None:
         for url, headers in targets.values():  # warm: fill L2, L1 and the viewer's sets
             for _ in range(3):
                 assert httpx.get(url, headers=headers, timeout=30).status_code == 200, url
-        runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in targets}
-        for round_no in range(opts.rounds):
-            for name, (url, headers) in targets.items():
-                before = commits(dsn)
-                rps, p99 = wrk(url, opts.seconds, headers)
-                per_request = (commits(dsn) - before) / (rps * opts.seconds)
-                runs[name].append((rps, p99, per_request))
-                print(
-                    f"round {round_no + 1} {name:28} {rps:9.0f} req/s  p99 {p99:7.2f} ms  "
-                    f"db tx/req {per_request:.4f}",
-                    flush=True,
-                )
+        runs = rounds(targets, rounds=opts.rounds, seconds=opts.seconds, dsn=dsn)
         medians = {n: statistics.median(r[0] for r in results) for n, results in runs.items()}
         print("\nmedians (req/s; signed in / anonymous)")
         for kind in reads:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 import subprocess
 
+# name -> (url, headers)
+Targets = dict[str, tuple[str, dict[str, str]]]
+
 
 def wrk(url: str, seconds: int, headers: dict[str, str]) -> tuple[float, float]:
     """(req/s, p99 ms) of `wrk -t1 -c64` pinned to core 0; exits on any error response."""
@@ -27,3 +30,24 @@ def commits(dsn: str) -> int:
     query = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
     out = subprocess.run(["psql", dsn, "-Atc", query], capture_output=True, text=True, check=True)
     return int(out.stdout.strip())
+
+
+def rounds(
+    targets: Targets, *, rounds: int, seconds: int, dsn: str
+) -> dict[str, list[tuple[float, float, float]]]:
+    """Every target, round after round (so machine noise hits all alike): per target, one
+    (req/s, p99 ms, database commits per request) a round, each printed as it is measured."""
+    width = max(len(name) for name in targets)
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in targets}
+    for round_no in range(rounds):
+        for name, (url, headers) in targets.items():
+            before = commits(dsn)
+            rps, p99 = wrk(url, seconds, headers)
+            per_request = (commits(dsn) - before) / (rps * seconds)
+            runs[name].append((rps, p99, per_request))
+            print(
+                f"round {round_no + 1} {name:{width}} {rps:9.0f} req/s  p99 {p99:7.2f} ms  "
+                f"db tx/req {per_request:.4f}",
+                flush=True,
+            )
+    return runs

@@ -100,9 +100,11 @@ class Pages:
     def _card_keys(self, article_ids: list[int]) -> tuple[list[Key], BatchLoader]:
         """The cards' keys, and the one query that loads any of them."""
         keys = [self.cache.keys.card(article_id) for article_id in article_ids]
-        ids = dict(zip((k.name for k in keys), article_ids, strict=True))
 
         async def load(missing: list[Key]) -> dict[str, bytes]:
+            # Built here, not above: the fast path asks for this loader on every hit and
+            # calls it only for cards about to expire.
+            ids = dict(zip((k.name for k in keys), article_ids, strict=True))
             rows = await repo.get_article_cards(self.db, ids=[ids[k.name] for k in missing])
             return {
                 self.cache.keys.card(row["id"]).name: orjson.dumps(shared_card(row)) for row in rows

@@ -125,22 +125,32 @@ class ArticleService:
         page = await self.feed_page(key, viewer_id, limit, offset)
         return list_body(await self.pages.cards(page, viewer_id), page.total)
 
+    @staticmethod
+    def feed_versions(viewer_id: int) -> list[str]:
+        """The tokens a feed's id list carries: membership, and its reader's follows."""
+        return [MEMBERSHIP, follows(viewer_id)]
+
+    def feed_key_of(self, tokens: tuple[str, ...], viewer_id: int, limit: int, offset: int) -> Key:
+        """The id list of a feed page under the current `feed_versions` tokens (the dashboard's
+        feed is the page `limit=10, offset=0` of the same list)."""
+        return self.cache.keys.article_ids(tokens, f"feed={viewer_id}", limit, offset)
+
+    def author_key_of(self, membership: str, author_id: int, limit: int) -> Key:
+        """The id list of an author's newest articles (the dashboard's own)."""
+        return self.cache.keys.article_ids((membership,), f"author={author_id}", limit, 0)
+
     async def feed_key(self, viewer_id: int, limit: int, offset: int) -> Key | None:
         """The id list a page of the viewer's feed is cached under now, if it is cached."""
         if not self.cache.enabled or offset + limit > CACHED_LIST_DEPTH:
             return None
-        versions = await self.cache.versions([MEMBERSHIP, follows(viewer_id)])
-        if versions is None:
-            return None
-        return self.cache.keys.article_ids(versions, f"feed={viewer_id}", limit, offset)
+        tokens = await self.cache.versions(self.feed_versions(viewer_id))
+        return None if tokens is None else self.feed_key_of(tokens, viewer_id, limit, offset)
 
     def peek_feed_key(self, viewer_id: int, limit: int, offset: int) -> Key | None:
         if offset + limit > CACHED_LIST_DEPTH:
             return None
-        versions = self.cache.peek_versions([MEMBERSHIP, follows(viewer_id)])
-        if versions is None:
-            return None
-        return self.cache.keys.article_ids(versions, f"feed={viewer_id}", limit, offset)
+        tokens = self.cache.peek_versions(self.feed_versions(viewer_id))
+        return None if tokens is None else self.feed_key_of(tokens, viewer_id, limit, offset)
 
     def peek_feed(self, viewer_id: int, limit: int, offset: int) -> bytes | None:
         key = self.peek_feed_key(viewer_id, limit, offset)

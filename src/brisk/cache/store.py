@@ -169,17 +169,6 @@ class Cache:
         # shield: a cancelled request stops waiting; the load goes on for the other waiters.
         return await asyncio.shield(flight)
 
-    async def get_versioned(
-        self, names: Iterable[str], key_for: Callable[[tuple[str, ...]], Key], loader: Loader
-    ) -> bytes:
-        """A value whose key carries the current version tokens of ``names``."""
-        if not self.enabled:
-            return await loader()
-        versions = await self.versions(list(names))
-        if versions is None:
-            return await loader()  # without the current tokens nothing cached can be trusted
-        return await self.get_or_load(key_for(versions), loader)
-
     async def versions(self, names: list[str]) -> tuple[str, ...] | None:
         """The current tokens of `names`, or None when they cannot be known now (Redis away).
 
@@ -415,7 +404,7 @@ class Cache:
                 # Redis may still hold the old entries and tokens: until the probe has relayed
                 # the outbox, this process must not read them (a read after the write sees it).
                 self._open_breaker("an invalidation was not sent", self.breaker.trip())
-            self._evict_local([*chunk, *(self.keys.version(v) for v in chunk_versions)])
+            self._evict_local(chunk, chunk_versions)
         if all_sent and stale.row is not None and self.outbox is not None:
             self.outbox.applied(stale.row)
 
@@ -448,11 +437,13 @@ class Cache:
         """The relay's send: through the breaker, raising when Redis did not take it."""
         if await self._call("relay", RemoteCache.invalidate, names, version_names) is _FAILED:
             raise RedisError("the cache outbox could not be relayed")
-        self._evict_local([*names, *(self.keys.version(v) for v in version_names)])
+        self._evict_local(names, version_names)
 
-    def _evict_local(self, names: list[str]) -> None:
-        """Drop from L1, and detach loads in flight: they may have read the old row, so a read
-        that starts now must not join them (they finish for the readers they already have)."""
+    def _evict_local(self, names: list[str], versions: Iterable[str] = ()) -> None:
+        """Drop from L1 (the tokens of `versions` too: L1 holds them like entries), and detach
+        loads in flight: they may have read the old row, so a read that starts now must not join
+        them (they finish for the readers they already have)."""
+        names = [*names, *(self.keys.version(v) for v in versions)]
         self.local.invalidate(names)
         for name in names:
             self._flights.pop(name, None)
@@ -520,7 +511,7 @@ class Cache:
         async def send(names: list[str], version_names: list[str]) -> None:
             assert self._l2 is not None
             await self._l2.invalidate(names, version_names)
-            self._evict_local([*names, *(self.keys.version(v) for v in version_names)])
+            self._evict_local(names, version_names)
 
         await self.outbox.relay(send, min_age=0.0)
 

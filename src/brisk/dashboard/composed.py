@@ -12,7 +12,7 @@ from typing import Any
 
 from brisk.articles.pages import join_cards
 from brisk.articles.service import ArticleService
-from brisk.cache import EMBEDDED, MEMBERSHIP, Cache, Key, follows, viewer
+from brisk.cache import EMBEDDED, Cache, Key, viewer
 from brisk.notifications.service import NotificationService
 from brisk.users.service import UserService
 
@@ -55,17 +55,17 @@ class ComposedDashboard:
         self.articles = articles
         self.notifications = notifications
 
-    @staticmethod
-    def versions(viewer_id: int) -> list[str]:
-        return [MEMBERSHIP, follows(viewer_id), EMBEDDED, viewer(viewer_id)]
+    def versions(self, viewer_id: int) -> list[str]:
+        # The feed's tokens first (membership among them), then the inbox's.
+        return [*self.articles.feed_versions(viewer_id), EMBEDDED, viewer(viewer_id)]
 
     def _keys(self, tokens: tuple[str, ...], viewer_id: int) -> PartKeys:
-        membership, following, embedded, inbox = tokens
-        keys = self.cache.keys
+        *feed, embedded, inbox = tokens
+        membership = feed[0]
         return PartKeys(
-            mine=keys.article_ids((membership,), f"author={viewer_id}", ARTICLES, 0),
-            feed=keys.article_ids((membership, following), f"feed={viewer_id}", FEED, 0),
-            inbox=keys.inbox((embedded, inbox), viewer_id),
+            mine=self.articles.author_key_of(membership, viewer_id, ARTICLES),
+            feed=self.articles.feed_key_of(tuple(feed), viewer_id, FEED, 0),
+            inbox=self.cache.keys.inbox((embedded, inbox), viewer_id),
         )
 
     async def get(self, viewer_id: int, run: Run) -> bytes | None:

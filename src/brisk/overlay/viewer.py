@@ -45,6 +45,19 @@ def lay_users(body: bytes, refs: Sequence[int], following: Collection[int]) -> b
     return mark(body, FOLLOWING, [ref in following for ref in refs])
 
 
+def _lay(
+    body: bytes,
+    refs: Sequence[int],
+    shape: Shape,
+    favorited: Collection[int] | None,
+    following: Collection[int],
+) -> bytes:
+    if shape is Shape.ARTICLE:
+        assert favorited is not None  # an article's read fetched both sets
+        return lay_article(body, refs, favorited, following)
+    return lay_users(body, refs, following)
+
+
 async def as_seen_by(
     flags: ViewerFlags, value: bytes, viewer_id: int | None, shape: Shape
 ) -> bytes:
@@ -53,9 +66,8 @@ async def as_seen_by(
     if viewer_id is None or not refs:
         return body
     following = await flags.following(viewer_id)
-    if shape is Shape.ARTICLE:
-        return lay_article(body, refs, await flags.favorited(viewer_id), following)
-    return lay_users(body, refs, following)
+    favorited = await flags.favorited(viewer_id) if shape is Shape.ARTICLE else None
+    return _lay(body, refs, shape, favorited, following)
 
 
 def peek_as_seen_by(flags: ViewerFlags, value: bytes, viewer_id: int, shape: Shape) -> bytes | None:
@@ -64,12 +76,10 @@ def peek_as_seen_by(flags: ViewerFlags, value: bytes, viewer_id: int, shape: Sha
     if not refs:
         return body
     following = flags.peek_following(viewer_id)
-    if following is None:
+    favorited = flags.peek_favorited(viewer_id) if shape is Shape.ARTICLE else None
+    if following is None or (shape is Shape.ARTICLE and favorited is None):
         return None
-    if shape is Shape.USERS:
-        return lay_users(body, refs, following)
-    favorited = flags.peek_favorited(viewer_id)
-    return None if favorited is None else lay_article(body, refs, favorited, following)
+    return _lay(body, refs, shape, favorited, following)
 
 
 def peek_document(
