@@ -7,9 +7,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
+import multiprocessing
+import os
 import select
+import signal
 import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import anyio.to_thread
 import pytest
@@ -20,7 +27,7 @@ from brisk.api import http_cache
 from brisk.api.drain import DRAIN_FLAG_ENV, Drain, release_worker_threads
 from brisk.api.errors import install_error_handlers
 from brisk.api.limits import BodySizeLimit
-from brisk.cli.http_server import GRANIAN_MIN_BUFFER, granian_http1
+from brisk.cli.http_server import GRANIAN_MIN_BUFFER, granian_http1, stop_workers
 from brisk.observability.context import RequestTiming
 from brisk.observability.logs import AccessLog
 from brisk.observability.middleware import InFlight
@@ -28,6 +35,52 @@ from brisk.settings import HttpSettings
 
 # Hang guards only: nothing here asserts how fast anything is.
 GUARD_SECONDS = 10
+
+
+def _until_sigterm() -> None:
+    time.sleep(GUARD_SECONDS)
+
+
+def _ignoring_sigterm(ready: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ready.set()
+    time.sleep(GUARD_SECONDS)
+
+
+def _worker(target: Any, *args: Any) -> SimpleNamespace:
+    """What stop_workers needs of a granian worker: its process, index and signals."""
+    process = multiprocessing.get_context("fork").Process(target=target, args=args, daemon=True)
+    process.start()
+    return SimpleNamespace(
+        inner=process, idx=0, terminate=process.terminate, kill=process.kill, join=process.join
+    )
+
+
+def test_a_worker_that_stopped_is_not_killed_when_another_thread_reaped_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """granian's watcher thread can reap a worker before the main thread asks `is_alive()`,
+    which then reads True (ECHILD) and granian logged a kill after a clean exit; the sentinel
+    says the truth. (granian 2.8.9's own `_stop_workers` logs the kill in this state.)"""
+    worker = _worker(_until_sigterm)
+    os.kill(worker.inner.pid, signal.SIGTERM)
+    os.waitpid(worker.inner.pid, 0)  # reaped behind multiprocessing's back, as its watcher does
+    assert worker.inner.is_alive()  # the state granian misread
+    with caplog.at_level(logging.WARNING, logger="brisk.cli.http_server"):
+        stop_workers([worker], kill_timeout=GUARD_SECONDS)
+    assert not [r for r in caplog.records if "Killing" in r.getMessage()]
+
+
+def test_a_worker_that_ignores_sigterm_is_killed_after_the_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ready = multiprocessing.get_context("fork").Event()
+    worker = _worker(_ignoring_sigterm, ready)
+    assert ready.wait(GUARD_SECONDS)
+    with caplog.at_level(logging.WARNING, logger="brisk.cli.http_server"):
+        stop_workers([worker], kill_timeout=0.5)
+    assert worker.inner.exitcode == -signal.SIGKILL
+    assert [r for r in caplog.records if "Killing worker-1" in r.getMessage()]
 
 
 def test_granian_gets_brisks_head_limits() -> None:
