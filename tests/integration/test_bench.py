@@ -155,4 +155,7 @@ def test_markdown_and_html_reports(quick_report: dict[str, Any]) -> None:
     assert "<script" not in page
     assert "src=" not in page
     assert "Throughput" in quick_report["_stdout"]
+    # The lab runs every profile on the server brisk ships with, and says so.
+    assert quick_report["meta"]["server"] == "granian"
+    assert "Every profile on granian" in md
     assert "Load generator ceiling" in quick_report["_stdout"]

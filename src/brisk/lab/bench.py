@@ -26,7 +26,7 @@ from typing import Any
 
 from brisk.lab import claims, databases
 from brisk.lab.profiles import AFTER, ALL, QUICK, Profile
-from brisk.lab.runner import LoadResult, Server, cpus, drive
+from brisk.lab.runner import DEFAULT_LAB_SERVER, LAB_SERVER_ENV, LoadResult, Server, cpus, drive
 from brisk.lab.workload import Request, build_requests, only, sample_service, write_requests
 
 Step = Callable[[str], None]
@@ -60,6 +60,8 @@ class BenchPlan:
     # A file to flock around each measurement, so that on a shared machine measurements
     # never overlap while the holds stay short (one profile or one claim each).
     lock: Path | None = None
+    # The HTTP server every profile runs on (runner.LAB_SERVER_ENV).
+    server: str = DEFAULT_LAB_SERVER
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -301,6 +303,7 @@ def run_bench(
         "BRISK_CACHE__NAMESPACE": f"lab{os.getpid()}",
         # The per-kind costs (queries, cache hits per request) come from Server-Timing.
         "BRISK_TELEMETRY__SERVER_TIMING": "all",
+        LAB_SERVER_ENV: plan.server,
     }
     if redis_url:
         env["BRISK_REDIS_URL"] = redis_url
@@ -365,6 +368,7 @@ def run_bench(
         | {
             "scale": plan.scale,
             "seed": plan.seed,
+            "server": plan.server,
             "seconds": plan.seconds,
             "repetitions": plan.repetitions,
             "connections": plan.connections,

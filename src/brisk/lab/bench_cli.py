@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -18,6 +19,7 @@ from brisk.lab.bench import BenchPlan, run_against_url, run_bench
 from brisk.lab.profiles import ALL, Profile
 from brisk.lab.report import markdown, print_report
 from brisk.lab.report_html import html_page
+from brisk.lab.runner import DEFAULT_LAB_SERVER
 from brisk.lab.seed import scale_name
 from brisk.lab.soak import SoakPlan, parse_duration, print_soak, run_soak
 from brisk.lab.wrk import WrkMissingError, wrk_path
@@ -78,6 +80,15 @@ Soak = Annotated[
         "and report memory, errors and P99 over time"
     ),
 ]
+HttpServer = Annotated[
+    str,
+    typer.Option(
+        "--server",
+        click_type=click.Choice(["granian", "uvicorn"]),
+        metavar="granian|uvicorn",
+        help="the HTTP server every profile runs on (granian: as brisk serve ships)",
+    ),
+]
 SoakWindow = Annotated[float, typer.Option(min=1, help="--soak: seconds per reported window")]
 DatabasePrefix = Annotated[
     str, typer.Option(help="name prefix of the databases it creates", hidden=True)
@@ -108,6 +119,7 @@ def bench_command(
     profiles: Profiles = None,
     soak: Soak = None,
     soak_window: SoakWindow = 30.0,
+    server: HttpServer = DEFAULT_LAB_SERVER,
     database_prefix: DatabasePrefix = "brisk_lab",
     database_url: DatabaseUrl = None,
     redis_url: RedisUrl = None,
@@ -128,6 +140,7 @@ def bench_command(
     if quick and scale != "S":
         plan.scale = scale
     plan.seed, plan.keep, plan.database_prefix, plan.lock = seed, keep, database_prefix, lock
+    plan.server = server
     if profiles:
         plan.profiles = _chosen(profiles)
     plan.seconds = seconds or plan.seconds

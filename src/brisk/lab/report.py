@@ -188,6 +188,7 @@ def run_line(report: dict[str, Any]) -> str:
         f"Run {meta.get('started', '?')} for {meta.get('duration_s', 0) / 60:.1f} min, commit "
         f"{meta['commit']}, {meta['cpus']} x {meta['cpu_model']}, Python {meta['python']}, "
         f"{meta['system']}; load average {load} at the start, {end or '?'} at the end. "
+        f"Every profile on {meta.get('server', 'uvicorn')}, one worker pinned to a core. "
         f"Closed model: {meta['repetitions']} runs of {meta['seconds']:g} s or more per profile "
         f"at {meta['connections']} connections (medians); open model: one run per profile at "
         f"{100 * meta.get('open_fraction', 0.5):.0f}% of its closed throughput, 64 connections."

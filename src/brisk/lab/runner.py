@@ -190,9 +190,15 @@ def cpus() -> tuple[int | None, int | None]:
     return None, None
 
 
+# The HTTP server the lab runs each app on, the same for every profile so that they compare:
+# granian by default, as `brisk serve` ships (ADR 0003); uvicorn to compare with earlier reports.
+LAB_SERVER_ENV = "BRISK_LAB_SERVER"
+DEFAULT_LAB_SERVER = "granian"
+
+
 class Server:
-    """One server process (uvicorn with an app factory, or a plain module), pinned to a core,
-    stopped by its pid (SIGTERM, then SIGKILL) when the block ends."""
+    """One server (an app factory on granian with one worker or on uvicorn, or a plain
+    module), pinned to a core, stopped by its pid (SIGTERM, then SIGKILL) when the block ends."""
 
     def __init__(
         self,
@@ -205,12 +211,20 @@ class Server:
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.http_server = "" if module else env.get(LAB_SERVER_ENV, DEFAULT_LAB_SERVER)
         if module:
             command = [sys.executable, "-m", target, str(self.port)]
-        else:
+        elif self.http_server == "granian":
+            command = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory"]
+            command += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
+            command += ["--loop", "uvloop", "--http", "1", "--no-ws", "--no-access-log"]
+            command += ["--log-level", "warning", target]
+        elif self.http_server == "uvicorn":
             command = [sys.executable, "-m", "uvicorn", "--factory", target]
             command += ["--port", str(self.port), "--loop", "uvloop", "--http", "httptools"]
             command += ["--no-access-log", "--log-level", "warning"]
+        else:
+            raise ValueError(f"{LAB_SERVER_ENV}={self.http_server!r}: granian or uvicorn")
         if cpu is not None:
             command = ["taskset", "-c", str(cpu), *command]
         # No load balancer drains the lab's servers: SIGTERM stops them at once.
@@ -240,19 +254,33 @@ class Server:
         self._log.seek(0)
         return self._log.read().decode(errors="replace")[-2000:]
 
+    def _pids(self) -> list[int]:
+        """The server's process and its children (granian's worker; none under uvicorn)."""
+        if self._process is None:
+            return []
+        pid = self._process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        try:
+            return [pid, *(int(child) for child in children.read_text().split())]
+        except OSError:
+            return [pid]
+
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
+        """The process that serves the app: granian's one worker, or uvicorn's process."""
+        pids = self._pids()
+        return pids[-1] if pids else None
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the server process so far (Linux; 0 elsewhere)."""
-        if self._process is None:
-            return 0.0
-        try:
-            fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU of the server's processes so far (Linux; 0 elsewhere)."""
+        total = 0
+        for pid in self._pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def __exit__(
         self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None

@@ -21,7 +21,7 @@ from rich.table import Table
 from brisk.lab import databases
 from brisk.lab.bench import BenchPlan, Step, _machine, held, seeded
 from brisk.lab.profiles import AFTER
-from brisk.lab.runner import Server, cpus, drive
+from brisk.lab.runner import LAB_SERVER_ENV, Server, cpus, drive
 from brisk.lab.soak_probes import snapshot, window_facts
 from brisk.lab.workload import build_requests, sample_service, write_requests
 
@@ -166,6 +166,7 @@ def run_soak(
     env = {
         "BRISK_SECRET_KEY": secrets.token_urlsafe(48),
         "BRISK_CACHE__NAMESPACE": f"soak{os.getpid()}",
+        LAB_SERVER_ENV: plan.server,
     }
     if redis_url:
         env["BRISK_REDIS_URL"] = redis_url
