@@ -98,6 +98,16 @@ WHERE x.author_id <> a.author_id
 """
 
 
+# Readers whose stored feed total (migration 0015) differs from the articles of the authors
+# they follow: (kind, name) rows, none when the counters are right.
+FEED_MISMATCHES = """
+SELECT 'feed', u.username FROM users u
+WHERE coalesce((SELECT c.articles_count FROM feed_counts c WHERE c.user_id = u.id), 0)
+   <> (SELECT count(*) FROM follows fo JOIN articles a ON a.author_id = fo.followee_id
+       WHERE fo.follower_id = u.id)
+"""
+
+
 def assert_error(response: httpx.Response, status: int) -> list[str]:
     """The response is `status` in RealWorld's error format with at least one message."""
     assert response.status_code == status, response.text

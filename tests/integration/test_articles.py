@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncpg
 import httpx
 
-from tests.integration.conftest import AUTHOR_TAG_MISMATCHES, Api, assert_error, table_counts
+from tests.integration.conftest import (
+    AUTHOR_TAG_MISMATCHES,
+    FEED_MISMATCHES,
+    Api,
+    assert_error,
+    table_counts,
+)
 
 
 async def test_create_then_read_and_list(client: httpx.AsyncClient, api: Api) -> None:
@@ -133,6 +139,7 @@ async def test_stored_totals_match_real_counts_after_writes(
     client: httpx.AsyncClient, api: Api, db: asyncpg.Connection
 ) -> None:
     jake, anna = await api.register("jake"), await api.register("anna")
+    await api.follow(anna, "jake")
     slugs = [(await api.create_article(jake, f"a{n}", ["x", f"t{n}"]))["slug"] for n in range(4)]
     for slug in slugs[:3]:
         await client.post(f"/api/articles/{slug}/favorite", headers=anna.auth)
@@ -161,6 +168,8 @@ async def test_stored_totals_match_real_counts_after_writes(
         UNION ALL
         """
         + AUTHOR_TAG_MISMATCHES
+        + "UNION ALL"
+        + FEED_MISMATCHES
     )
     assert mismatches == []
     listed = (await client.get("/api/articles?author=jake")).json()

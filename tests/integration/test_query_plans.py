@@ -98,7 +98,6 @@ GROWING = {
     "list-user-authored-slugs": "every slug the user wrote or commented on",
     "list-articles-favorited-by-tagged": "its total probes the tag for each of the favorites",
     "count-articles-favorited-by-tagged": "probes the tag for each of the user's favorites",
-    "count-feed": "sums a counter per followed author",
 }
 # One more B-tree level per lookup is not growth: a page of 20 cards does ~100 lookups.
 SLACK_BUFFERS = 50

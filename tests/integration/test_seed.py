@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from brisk.lab import seed as seed_module
 from brisk.lab.seed import SEED_PASSWORD, AlreadySeededError, Scale, seed_command, seed_database
 from tests.conftest import create_scratch_database, drop_database
-from tests.integration.conftest import AUTHOR_TAG_MISMATCHES
+from tests.integration.conftest import AUTHOR_TAG_MISMATCHES, FEED_MISMATCHES
 
 pytestmark = pytest.mark.integration
 
@@ -135,6 +135,8 @@ async def test_stored_counters_equal_real_counts(db: asyncpg.Connection) -> None
     assert await db.fetchval("SELECT value FROM counters WHERE name = 'articles'") == TINY.articles
     assert await db.fetch(AUTHOR_TAG_MISMATCHES) == []
     assert await db.fetchval("SELECT count(*) FROM author_tag_counts") > 0
+    assert await db.fetch(FEED_MISMATCHES) == []
+    assert await db.fetchval("SELECT count(*) FROM feed_counts WHERE articles_count > 0") > 0
 
 
 # Causes without their notification: each query must find none.

@@ -189,9 +189,7 @@ WITH page AS (
     ORDER BY recent.created_at DESC, recent.id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
-     , (
-         SELECT sum(u.articles_count) FROM follows fo JOIN users u ON u.id = fo.followee_id
-         WHERE fo.follower_id = $1) AS total
+     , (SELECT articles_count FROM feed_counts WHERE user_id = $1) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -235,9 +233,8 @@ WHERE f.user_id = (SELECT id FROM users WHERE username_key(username) = username_
       OFFSET 0);  -- a probe per favorite, as in list-articles-favorited-by-tagged
 
 -- name: count-feed
--- The feed's total is the sum of the followed authors' article counters.
-SELECT coalesce(sum(u.articles_count), 0) FROM follows fo JOIN users u ON u.id = fo.followee_id
-WHERE fo.follower_id = $1;
+-- The feed's total is a counter per reader (migration 0015), not a sum over their followees.
+SELECT coalesce((SELECT articles_count FROM feed_counts WHERE user_id = $1), 0);
 
 -- name: get-article-for-update
 SELECT id, author_id, title FROM articles WHERE slug = $1 FOR UPDATE;
@@ -258,6 +255,22 @@ WITH added AS (
     UPDATE counters SET value = value + 1 WHERE name = 'articles'
 )
 SELECT id FROM added;
+
+-- name: move-feed-counts
+-- An article of author $1 joins ($3 = 1) or leaves ($3 = -1) their followers' feed totals, a
+-- batch of 100 followers after follower $2 (the repository repeats it until none is left):
+-- each statement costs the same however many followers the author has. Run after the
+-- statement that moved the author's articles_count, whose row lock a concurrent follow
+-- waits for (create-follow): the follow then reads the count with this article in it.
+-- Followers in id order, so two authors' fan-outs lock the readers they share in one order.
+WITH readers AS (
+    SELECT follower_id FROM follows WHERE followee_id = $1 AND follower_id > $2
+    ORDER BY follower_id LIMIT 50
+), moved AS (
+    UPDATE feed_counts SET articles_count = articles_count + $3
+    WHERE user_id = ANY(ARRAY(SELECT follower_id FROM readers))
+)
+SELECT max(follower_id) FROM readers;
 
 -- name: update-article
 UPDATE articles
@@ -304,6 +317,7 @@ SELECT created_at, id FROM removed ORDER BY created_at DESC, id DESC LIMIT 1;
 
 -- name: delete-article
 -- Run after unlink-article-tags and the batched deletes above, which release their counters.
+-- Returns the author when the article was there (their followers' feed totals move next).
 WITH removed AS (
     DELETE FROM articles WHERE id = $1 RETURNING author_id
 ), by_author AS (
@@ -311,7 +325,8 @@ WITH removed AS (
     WHERE id = (SELECT author_id FROM removed)
 )
 UPDATE counters SET value = value - 1
-WHERE name = 'articles' AND EXISTS (SELECT 1 FROM removed);
+WHERE name = 'articles' AND EXISTS (SELECT 1 FROM removed)
+RETURNING (SELECT author_id FROM removed);
 
 -- name: delete-article-favorites
 -- A batch (see delete-article-notifications) of 50, not 100: each favoriting user's counter

@@ -114,7 +114,14 @@ async def create_article(
         )
     except asyncpg.UniqueViolationError as exc:
         raise AlreadyExistsError("slug") from exc
+    await _move_feed_counts(db, author_id=author_id, by=1)
     return int(article_id)
+
+
+async def _move_feed_counts(db: Executor, *, author_id: int, by: int) -> None:
+    """The author's followers' feed totals, a batch of followers a statement (queries.sql);
+    after the statement that moved the author's own count, in its transaction."""
+    await drain(db, Q["move-feed-counts"], author_id, _FIRST_ID, then=(by,))
 
 
 async def update_article(
@@ -151,9 +158,11 @@ async def release_article(db: Executor, *, article_id: int) -> None:
 
 async def delete_article(db: Executor, *, article_id: int) -> None:
     """Release what the article holds, then delete it (one transaction): its row's cascades
-    then find nothing left to remove."""
+    then find nothing left to remove; then it leaves its author's followers' feed totals."""
     await release_article(db, article_id=article_id)
-    await db.execute(Q["delete-article"], article_id)
+    author_id = await db.fetchval(Q["delete-article"], article_id)
+    if author_id is not None:
+        await _move_feed_counts(db, author_id=author_id, by=-1)
 
 
 async def set_tags(db: Executor, *, article_id: int, tags: list[str], replace: bool) -> None:

@@ -8,8 +8,11 @@ from brisk.db.pool import Executor
 from brisk.db.queries import Query
 
 
-async def drain(db: Executor, query: Query, key: Any, *cursor: Any) -> list[tuple[Any, ...]]:
-    """Run `query(key, *cursor)` until it reports no more rows; returns what each batch reported.
+async def drain(
+    db: Executor, query: Query, key: Any, *cursor: Any, then: tuple[Any, ...] = ()
+) -> list[tuple[Any, ...]]:
+    """Run `query(key, *cursor, *then)` until it reports no more rows; returns what each batch
+    reported (`then`: parameters every batch takes as they are).
 
     The query does one batch past `cursor` and returns one row: the cursor for the next batch
     (as many columns as `cursor` has), then anything the caller collects; or no row / a NULL
@@ -19,7 +22,7 @@ async def drain(db: Executor, query: Query, key: Any, *cursor: Any) -> list[tupl
     width = len(cursor)
     reported: list[tuple[Any, ...]] = []
     while True:
-        row = await db.fetchrow(query, key, *cursor)
+        row = await db.fetchrow(query, key, *cursor, *then)
         if row is None or row[0] is None:
             return reported
         cursor = tuple(row)[:width]

@@ -55,3 +55,17 @@ WHERE author_tag_counts.articles_count IS DISTINCT FROM EXCLUDED.articles_count;
 UPDATE author_tag_counts c SET articles_count = 0
 WHERE c.articles_count > 0 AND NOT EXISTS (
     SELECT FROM article_tags at WHERE at.tag_id = c.tag_id AND at.author_id = c.author_id);
+
+-- name: recount-feed-counters
+-- After recount-user-counters: a reader's feed total sums their followees' article counts.
+INSERT INTO feed_counts (user_id, articles_count)
+SELECT fo.follower_id, sum(u.articles_count)
+FROM follows fo JOIN users u ON u.id = fo.followee_id
+GROUP BY fo.follower_id
+ON CONFLICT (user_id) DO UPDATE SET articles_count = EXCLUDED.articles_count
+WHERE feed_counts.articles_count IS DISTINCT FROM EXCLUDED.articles_count;
+
+-- name: recount-feed-counters-gone
+UPDATE feed_counts c SET articles_count = 0
+WHERE c.articles_count > 0
+  AND NOT EXISTS (SELECT FROM follows fo WHERE fo.follower_id = c.user_id);

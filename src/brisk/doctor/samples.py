@@ -122,6 +122,7 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
     "get-article-for-update": lambda s: (s.slug,),
     "get-article-id-by-slug": lambda s: (s.slug,),
     "create-article": lambda s: ("explain-slug", s.author_id, "t", "d", "b", [s.tag]),
+    "move-feed-counts": lambda s: (s.author_id, 0, 1),
     "update-article": lambda s: (s.article_id, None, "t", None, None, None),
     "delete-article": lambda s: (s.article_id,),
     "delete-article-favorites": lambda s: (s.article_id, 0),

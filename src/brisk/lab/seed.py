@@ -64,8 +64,9 @@ _COLUMN_NAMES = {
 }
 _COLUMNS = {table: names.split() for table, names in _COLUMN_NAMES.items()}
 # Notifications come last: derived from the rows above (see _load_notifications), not copied;
-# the (author, tag) totals are filled by the recount.
-_TABLES = (*_COLUMNS, "notifications", "author_tag_counts")
+# the (author, tag) and feed totals are filled by the recount.
+_LOADED = (*_COLUMNS, "notifications")
+_TABLES = (*_LOADED, "author_tag_counts", "feed_counts")
 # How long before the data set ends each user last read their notifications, at most.
 _LAST_READ_DAYS = 180
 
@@ -375,7 +376,7 @@ def _run_with_progress(
 ) -> dict[str, int]:
     columns = (TextColumn("{task.description:>12}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console) as bar:
-        steps = (*_TABLES, "indexes", "counters", "checks", "vacuum")
+        steps = (*_LOADED, "indexes", "counters", "checks", "vacuum")
         tasks = {t: bar.add_task(t, total=None, start=False) for t in steps}
 
         def update(table: str, done: int, total: int) -> None:

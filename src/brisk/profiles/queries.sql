@@ -7,7 +7,35 @@ FROM users u
 WHERE username_key(u.username) = username_key($1);
 
 -- name: create-follow
-INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING;
+-- The follower's feed total (feed_counts, migration 0015) moves by the followee's article
+-- count in the same statement as the follow. FOR SHARE on the followee's row waits for an
+-- article write of theirs in flight (it holds that row from its articles_count update until
+-- it commits), so the count read includes that article, whose fan-out (move-feed-counts)
+-- could not see this uncommitted follow; and an article write that starts later waits for
+-- this one, and its fan-out then sees the follow. Returns whether the follow is new.
+WITH followee AS (
+    SELECT id, articles_count FROM users WHERE id = $2 FOR SHARE
+), added AS (
+    INSERT INTO follows (follower_id, followee_id) SELECT $1, id FROM followee
+    ON CONFLICT DO NOTHING
+    RETURNING follower_id
+), counted AS (
+    INSERT INTO feed_counts (user_id, articles_count)
+    SELECT follower_id, (SELECT articles_count FROM followee) FROM added
+    ON CONFLICT (user_id)
+    DO UPDATE SET articles_count = feed_counts.articles_count + EXCLUDED.articles_count
+)
+SELECT EXISTS (SELECT 1 FROM added);
 
 -- name: delete-follow
-DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2;
+-- As create-follow, the other way. Returns whether there was a follow to remove.
+WITH followee AS (
+    SELECT id, articles_count FROM users WHERE id = $2 FOR SHARE
+), removed AS (
+    DELETE FROM follows WHERE follower_id = $1 AND followee_id = (SELECT id FROM followee)
+    RETURNING follower_id
+), counted AS (
+    UPDATE feed_counts SET articles_count = articles_count - (SELECT articles_count FROM followee)
+    WHERE user_id = ANY(ARRAY(SELECT follower_id FROM removed))
+)
+SELECT EXISTS (SELECT 1 FROM removed);

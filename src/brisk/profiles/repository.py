@@ -19,8 +19,8 @@ async def get_profile(
 
 async def create_follow(db: Executor, *, follower_id: int, followee_id: int) -> bool:
     """True when the follow is new (a repeated follow changes nothing)."""
-    return await db.execute(Q["create-follow"], follower_id, followee_id) == "INSERT 0 1"
+    return bool(await db.fetchval(Q["create-follow"], follower_id, followee_id))
 
 
 async def delete_follow(db: Executor, *, follower_id: int, followee_id: int) -> bool:
-    return await db.execute(Q["delete-follow"], follower_id, followee_id) == "DELETE 1"
+    return bool(await db.fetchval(Q["delete-follow"], follower_id, followee_id))
