@@ -1,6 +1,6 @@
 """Writes whose rows are unbounded (an article's favorites, notifications and comments; an
-inbox's unread backlog) work in bounded batches, finish the whole set, and keep the counters
-they release equal to real counts."""
+inbox's unread backlog; what a profile edit drops from the cache) work in bounded batches,
+finish the whole set, and keep the counters they release equal to real counts."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from brisk.articles import repository as articles
 from brisk.db.counters import recount
 from brisk.db.pool import Connection
 from brisk.notifications import repository as notifications
+from brisk.users import repository as users
 
 FANS = 250  # more than four batches of favorites (50 a statement)
 COMMENTERS = 230
@@ -92,3 +93,39 @@ async def test_mark_read_up_to_marks_the_whole_backlog_in_batches(
     assert await db.fetchval("SELECT unread_notifications_count FROM users WHERE id = 1") == 20
     assert await db.fetch(_MISMATCHED_COUNTERS) == []
     assert statements["mark-notifications-read-up-to"] == -(-(len(ids) - 20) // 50) + 1
+
+
+async def test_a_profile_edit_finds_all_its_user_wrote_in_batches(db: asyncpg.Connection) -> None:
+    """User 1 wrote 310 articles and commented 230 times on 120 articles of user 2's; user 2
+    wrote and commented too."""
+    await db.execute(
+        "INSERT INTO users (username, email, password_hash)"
+        " SELECT 'u' || i, 'u' || i || '@example.com', 'x' FROM generate_series(1, 2) i"
+    )
+    await db.execute(  # three articles an instant: the batches' cursor breaks ties by id
+        "INSERT INTO articles (slug, author_id, title, description, body, created_at)"
+        " SELECT 'a' || i, 1 + i % 2, 't', 'd', 'b',"
+        " '2026-01-01'::timestamptz + i / 3 * interval '1 s' FROM generate_series(1, 620) i"
+    )
+    await db.execute(
+        "INSERT INTO comments (article_id, author_id, body)"
+        " SELECT a.id, c.author, 'c' FROM generate_series(1, 230) i"
+        " CROSS JOIN (VALUES (1), (2)) c(author)"
+        " JOIN articles a ON a.slug = 'a' || (2 * (i % 120) + 1)"
+    )
+    statements: Counter[str] = Counter()
+    conn = Connection(db, [lambda name, _seconds: statements.update([name])])
+
+    authored = await users.list_authored(conn, user_id=1)
+
+    mine = await db.fetch("SELECT id, slug FROM articles WHERE author_id = 1")
+    assert sorted(authored.ids) == sorted(r["id"] for r in mine)
+    assert sorted(authored.slugs) == sorted(r["slug"] for r in mine)
+    commented = await db.fetch(
+        "SELECT DISTINCT a.slug FROM comments c JOIN articles a ON a.id = c.article_id"
+        " WHERE c.author_id = 1"
+    )
+    assert sorted(authored.commented) == sorted(r["slug"] for r in commented)
+    assert len(commented) == 120
+    assert statements["list-user-articles-batch"] == -(-len(mine) // 100) + 1
+    assert statements["list-user-commented-batch"] == -(-230 // 100) + 1

@@ -95,7 +95,6 @@ _FAN_OUT = "its cost is one row's fan-out"
 GROWING = {
     "list-articles-by-author-filtered": "author's articles scanned, the favoriter a probe",
     "count-articles-by-author-filtered": "counts the author's articles the favoriter liked",
-    "list-user-authored-slugs": "every slug the user wrote or commented on",
     "list-articles-favorited-by-tagged": "its total probes the tag for each of the favorites",
     "count-articles-favorited-by-tagged": "probes the tag for each of the user's favorites",
 }

@@ -36,6 +36,7 @@ class Sample:
     article_id: int
     comment_slug: str
     comment_id: int
+    commenter_id: int
     recipient_id: int
     notification_id: int
     unread_id: int
@@ -87,6 +88,9 @@ async def sample_from(conn: asyncpg.Connection) -> Sample:
         article_id=article["id"],
         comment_slug=comment["slug"],
         comment_id=comment["id"],
+        commenter_id=await conn.fetchval(
+            "SELECT author_id FROM comments GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        ),
         recipient_id=recipient,
         notification_id=notification_id,
         unread_id=unread_id,
@@ -154,7 +158,8 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
     "get-favorited-ids": lambda s: (s.viewer_id,),
     "get-followed-ids": lambda s: (s.viewer_id,),
     "get-article-cards": lambda s: (None, [s.article_id]),
-    "list-user-authored-slugs": lambda s: (s.author_id,),
+    "list-user-articles-batch": lambda s: (s.author_id, "infinity", 2**63 - 1),
+    "list-user-commented-batch": lambda s: (s.commenter_id, 0),
     "get-token-generation": lambda s: (s.viewer_id,),
     "record-invalidation": lambda s: ("explain", [f"article:{s.slug}"], ["articles"]),
     "forget-invalidations": lambda s: ([1, 2, 3],),

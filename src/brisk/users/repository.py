@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 
-from brisk.db import Executor, load_queries
+from brisk.db import Executor, drain, load_queries
 from brisk.errors import AlreadyExistsError
 
 Q = load_queries(Path(__file__).with_name("queries.sql"))
 
 UserRow = asyncpg.Record
+# Where the batched reads of what a user wrote start: after every key (newest first), or
+# before every id.
+_LATEST = datetime.max.replace(tzinfo=UTC)
+_LAST_ID = 2**63 - 1
+_FIRST_ID = 0
 
 _FIELD_BY_CONSTRAINT = {
     "users_username_key": "username",
@@ -76,6 +82,12 @@ class Authored:
 
 
 async def list_authored(db: Executor, *, user_id: int) -> Authored:
-    row = await db.fetchrow(Q["list-user-authored-slugs"], user_id)
-    assert row is not None  # an aggregate row always comes back
-    return Authored(list(row["articles"]), list(row["article_ids"]), list(row["commented"]))
+    """Everything the user wrote, a bounded batch a statement (queries.sql)."""
+    articles = await drain(db, Q["list-user-articles-batch"], user_id, _LATEST, _LAST_ID)
+    commented = await drain(db, Q["list-user-commented-batch"], user_id, _FIRST_ID)
+    return Authored(
+        slugs=[slug for slugs, _ in articles for slug in slugs],
+        ids=[article_id for _, ids in articles for article_id in ids],
+        # An article commented on in two batches comes back twice: once is enough.
+        commented=list(dict.fromkeys(slug for (slugs,) in commented for slug in slugs)),
+    )
