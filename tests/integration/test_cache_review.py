@@ -51,6 +51,7 @@ async def test_the_cache_folds_every_name_as_the_database_does(db: asyncpg.Conne
         if unicodedata.category(chr(code))[0] in "LMN" and not 0xD800 <= code < 0xE000
     ]
     words += ["\u039f\u0394\u039f\u03a3", "\u03a3\u0391\u03a3", "\u0130STANBUL"]
+    words += ["Alice", "CarlQuist4604", "a.B-c_D", "MiXeD-\u00c9t\u00c9"]
     rows = await db.fetch("SELECT w, username_key(w) AS k FROM unnest($1::text[]) w", words)
     assert len(rows) == len(words)
     differ = [(r["w"], names.key(r["w"]), r["k"]) for r in rows if names.key(r["w"]) != r["k"]]
