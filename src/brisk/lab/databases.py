@@ -30,10 +30,15 @@ async def _admin(url: str) -> asyncpg.Connection:
 async def ensure_dataset(
     url: str, scale: str, seed: int, progress: ProgressFn, *, prefix: str = "brisk_lab"
 ) -> str:
-    """A database holding `brisk seed --scale SCALE --seed SEED`, loaded only if missing."""
+    """A database holding `brisk seed --scale SCALE --seed SEED`, loaded only if missing.
+
+    Two benches started together on one server would both find the set missing and the
+    second's DROP ... WITH (FORCE) would end the first's load: the check and the load run
+    under a session advisory lock on the set's name, so the second waits and then reuses it."""
     name = f"{prefix}_{scale.lower()}_{seed}"
     admin = await _admin(url)
     try:
+        await admin.execute("SELECT pg_advisory_lock(hashtext($1))", name)
         comment = await admin.fetchval(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
             name,
@@ -42,17 +47,13 @@ async def ensure_dataset(
             return with_database(url, name)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    target = with_database(url, name)
-    await seed_database(target, SCALES[scale], seed=seed, progress=progress, force=True)
-    admin = await _admin(url)
-    try:
+        target = with_database(url, name)
+        await seed_database(target, SCALES[scale], seed=seed, progress=progress, force=True)
         # Written last: an interrupted load is never mistaken for a complete one.
         await admin.execute(f"COMMENT ON DATABASE \"{name}\" IS '{_marker(scale, seed)}'")
+        return target
     finally:
-        await admin.close()
-    return target
+        await admin.close()  # ends the session, and its lock
 
 
 async def clone(url: str, source: str, name: str, *, indexes: bool) -> str:
