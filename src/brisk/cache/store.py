@@ -56,6 +56,10 @@ MAX_REFILLS = 64
 # L1-only entries (cards) read within this long of their L1 expiry are read again in the
 # background, so a hot page never waits for one of its cards.
 REFRESH_AHEAD_SECONDS = 2.0
+# Set inside a refill (Cache.refill): it reads what its write has just deleted from L2, so its
+# fills skip the L2 GET and go straight to the lease, which hands back the value instead if
+# another process stored one since (one Redis round trip fewer per entry a write refills).
+_REFILLING: contextvars.ContextVar[bool] = contextvars.ContextVar("refilling", default=False)
 _FAILED: Final = object()
 _REDIS_ERRORS = REDIS_ERRORS
 
@@ -310,7 +314,7 @@ class Cache:
 
     async def _fill(self, key: Key, loader: Loader) -> bytes:
         since = self.local.generation()
-        value = await self._l2_get(key)
+        value = None if _REFILLING.get() else await self._l2_get(key)
         if value is None:
             # Every reader trusts what is stored: load it from the primary, never from a
             # replica that may not have replayed the write that just invalidated it (ADR 0012).
@@ -418,6 +422,7 @@ class Cache:
             return
 
         async def run() -> None:
+            _REFILLING.set(True)  # in the refill's own context (below): its reads only
             try:
                 await reads()
             except Exception as exc:  # a reader will load it instead, and see the error itself
