@@ -98,6 +98,12 @@ WHERE x.author_id <> a.author_id
 """
 
 
+# Favorites that lost their article's author (migration 0017): (kind, slug) rows.
+FAVORITE_AUTHOR_MISMATCHES = """
+SELECT 'favorite-author', a.slug FROM favorites f JOIN articles a ON a.id = f.article_id
+WHERE f.author_id <> a.author_id
+"""
+
 # Readers whose stored feed total (migration 0015) differs from the articles of the authors
 # they follow: (kind, name) rows, none when the counters are right.
 FEED_MISMATCHES = """

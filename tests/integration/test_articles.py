@@ -7,6 +7,7 @@ import httpx
 
 from tests.integration.conftest import (
     AUTHOR_TAG_MISMATCHES,
+    FAVORITE_AUTHOR_MISMATCHES,
     FEED_MISMATCHES,
     Api,
     assert_error,
@@ -37,6 +38,9 @@ async def test_filters_and_total_count(client: httpx.AsyncClient, api: Api) -> N
         await api.create_article(jake, f"jake {n}", ["a"] if n else ["a", "b"])
     theirs = await api.create_article(anna, "anna 0", ["b"])
     await client.post(f"/api/articles/{theirs['slug']}/favorite", headers=jake.auth)
+    for article in (await client.get("/api/articles?author=jake")).json()["articles"][1:]:
+        await client.post(f"/api/articles/{article['slug']}/favorite", headers=anna.auth)
+    await client.post(f"/api/articles/{theirs['slug']}/favorite", headers=anna.auth)
 
     async def slugs(query: str) -> tuple[int, list[str]]:
         body = (await client.get(f"/api/articles?{query}")).json()
@@ -53,6 +57,12 @@ async def test_filters_and_total_count(client: httpx.AsyncClient, api: Api) -> N
     assert await slugs("tag=b&author=nobody") == (0, [])
     assert await slugs("tag=b&author=anna&favorited=jake") == (1, ["anna 0"])
     assert await slugs("author=jake&favorited=jake") == (0, [])
+    # An author's articles a favoriter liked: jake's two oldest, not anna's own.
+    assert await slugs("author=jake&favorited=anna") == (2, ["jake 1", "jake 0"])
+    assert await slugs("author=jake&favorited=anna&limit=1&offset=1") == (2, ["jake 0"])
+    assert await slugs("author=jake&favorited=anna&offset=5") == (2, [])
+    assert await slugs("author=jake&favorited=anna&tag=b") == (1, ["jake 0"])
+    assert await slugs("author=jake&favorited=anna&tag=b&offset=5") == (1, [])
     assert await slugs("tag=b&favorited=jake") == (1, ["anna 0"])
     assert await slugs("tag=a&favorited=jake") == (0, [])
     assert await slugs("author=nobody") == (0, [])
@@ -170,6 +180,8 @@ async def test_stored_totals_match_real_counts_after_writes(
         + AUTHOR_TAG_MISMATCHES
         + "UNION ALL"
         + FEED_MISMATCHES
+        + "UNION ALL"
+        + FAVORITE_AUTHOR_MISMATCHES
     )
     assert mismatches == []
     listed = (await client.get("/api/articles?author=jake")).json()

@@ -38,8 +38,8 @@ async def _popular_article(db: asyncpg.Connection) -> int:
         " VALUES ('popular', 1, 't', 'd', 'b') RETURNING id"
     )
     await db.execute(
-        "INSERT INTO favorites (user_id, article_id, article_created_at)"
-        " SELECT i, $1, now() FROM generate_series(2, $2) i",
+        "INSERT INTO favorites (user_id, article_id, article_created_at, author_id)"
+        " SELECT i, $1, now(), 1 FROM generate_series(2, $2) i",
         article_id,
         FANS + 1,
     )

@@ -93,8 +93,6 @@ async def test_query_uses_indexes(seeded: tuple[asyncpg.Connection, Sample], nam
 # data (strict: one that stops growing fails here until it leaves this list).
 _FAN_OUT = "its cost is one row's fan-out"
 GROWING = {
-    "list-articles-by-author-filtered": "author's articles scanned, the favoriter a probe",
-    "count-articles-by-author-filtered": "counts the author's articles the favoriter liked",
     "list-articles-favorited-by-tagged": "its total probes the tag for each of the favorites",
     "count-articles-favorited-by-tagged": "probes the tag for each of the user's favorites",
 }

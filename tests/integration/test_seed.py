@@ -14,7 +14,11 @@ from typer.testing import CliRunner
 from brisk.lab import seed as seed_module
 from brisk.lab.seed import SEED_PASSWORD, AlreadySeededError, Scale, seed_command, seed_database
 from tests.conftest import create_scratch_database, drop_database
-from tests.integration.conftest import AUTHOR_TAG_MISMATCHES, FEED_MISMATCHES
+from tests.integration.conftest import (
+    AUTHOR_TAG_MISMATCHES,
+    FAVORITE_AUTHOR_MISMATCHES,
+    FEED_MISMATCHES,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -136,6 +140,7 @@ async def test_stored_counters_equal_real_counts(db: asyncpg.Connection) -> None
     assert await db.fetch(AUTHOR_TAG_MISMATCHES) == []
     assert await db.fetchval("SELECT count(*) FROM author_tag_counts") > 0
     assert await db.fetch(FEED_MISMATCHES) == []
+    assert await db.fetch(FAVORITE_AUTHOR_MISMATCHES) == []
     assert await db.fetchval("SELECT count(*) FROM feed_counts WHERE articles_count > 0") > 0
 
 
@@ -241,8 +246,8 @@ async def test_foreign_key_check_catches_an_orphan(
     try:
         await db.execute("SET LOCAL session_replication_role = replica")
         await db.execute(
-            "INSERT INTO favorites (user_id, article_id, article_created_at)"
-            " VALUES (1, 999999, now())"
+            "INSERT INTO favorites (user_id, article_id, article_created_at, author_id)"
+            " VALUES (1, 999999, now(), 1)"
         )
         with pytest.raises(RuntimeError, match="favorites"):
             await seed_module._check(db, seeded[2], foreign_keys=True, report=lambda *_: None)

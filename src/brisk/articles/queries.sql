@@ -119,31 +119,29 @@ FROM page CROSS JOIN LATERAL (
 -- include: article-from-page
 
 -- name: list-articles-by-author-filtered
--- The author and the favoriter, with or without a tag (rare): the author's index drives, the
--- others are per-row probes. `$n IS NULL OR` only ever filters rows here, never picks the scan, so the
--- generic plan is the same index plan whichever filters are set.
+-- The author and the favoriter, with or without a tag (rare). Favorites keep their article's
+-- author (migration 0017): the favoriter's favorites of the author are the head of one index
+-- range in page order, and the total counts that range from the index; the tag, when given,
+-- is a probe per favorite of that range. `$4 IS NULL OR` only ever filters rows here, never
+-- picks the scan, so the generic plan is the same index plan with or without a tag.
 WITH page AS (
-    SELECT a.id FROM articles a
-    WHERE a.author_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
+    SELECT f.article_id AS id FROM favorites f
+    WHERE f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($5))
+      AND f.author_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
       AND ($4::text IS NULL OR EXISTS (
           SELECT 1 FROM article_tags at
-          WHERE at.article_id = a.id AND at.tag_id = (SELECT id FROM tags WHERE name = $4)))
-      AND ($5::text IS NULL OR EXISTS (
-          SELECT 1 FROM favorites f
-          WHERE f.article_id = a.id AND f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($5))))
-    ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET $2
+          WHERE at.article_id = f.article_id AND at.tag_id = (SELECT id FROM tags WHERE name = $4)))
+    ORDER BY f.article_created_at DESC, f.article_id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
      , (
-         SELECT count(*) FROM articles a
-         WHERE a.author_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
+         SELECT count(*) FROM favorites f
+         WHERE f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($5))
+           AND f.author_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
            AND ($4::text IS NULL OR EXISTS (
                SELECT 1 FROM article_tags at
-               WHERE at.article_id = a.id AND at.tag_id = (SELECT id FROM tags WHERE name = $4)))
-           AND ($5::text IS NULL OR EXISTS (
-               SELECT 1 FROM favorites f
-               WHERE f.article_id = a.id
-                 AND f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($5))))) AS total
+               WHERE at.article_id = f.article_id
+                 AND at.tag_id = (SELECT id FROM tags WHERE name = $4)))) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -215,14 +213,13 @@ SELECT coalesce((
 ), 0);
 
 -- name: count-articles-by-author-filtered
-SELECT count(*) FROM articles a
-WHERE a.author_id = (SELECT id FROM users WHERE username_key(username) = username_key($1))
+-- The favoriter's favorites of the author (migration 0017), counted from one index range.
+SELECT count(*) FROM favorites f
+WHERE f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
+  AND f.author_id = (SELECT id FROM users WHERE username_key(username) = username_key($1))
   AND ($2::text IS NULL OR EXISTS (
       SELECT 1 FROM article_tags at
-      WHERE at.article_id = a.id AND at.tag_id = (SELECT id FROM tags WHERE name = $2)))
-  AND ($3::text IS NULL OR EXISTS (
-      SELECT 1 FROM favorites f
-      WHERE f.article_id = a.id AND f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))));
+      WHERE at.article_id = f.article_id AND at.tag_id = (SELECT id FROM tags WHERE name = $2)));
 
 -- name: count-articles-favorited-by-tagged
 SELECT count(*) FROM favorites f
@@ -387,8 +384,8 @@ WHERE c.author_id = u.author_id AND c.tag_id = u.tag_id;
 -- The counters move in the same statement as the row, and only when the row is new; a row
 -- comes back only then.
 WITH added AS (
-    INSERT INTO favorites (user_id, article_id, article_created_at)
-    SELECT $1, a.id, a.created_at FROM articles a WHERE a.id = $2
+    INSERT INTO favorites (user_id, article_id, article_created_at, author_id)
+    SELECT $1, a.id, a.created_at, a.author_id FROM articles a WHERE a.id = $2
     ON CONFLICT DO NOTHING RETURNING user_id, article_id
 ), by_user AS (
     UPDATE users SET favorited_articles_count = favorited_articles_count + 1

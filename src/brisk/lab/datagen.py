@@ -214,8 +214,9 @@ def _tags(plan: _Plan) -> Iterator[Row]:
 
 
 def _authors(plan: _Plan) -> Iterator[int]:
-    """Each article's author, in article order: a stream of its own, so the tags' links
-    (which keep their article's author) draw the same authors without the articles' rows."""
+    """Each article's author, in article order: a stream of its own, so the tags' links and
+    the favorites (which keep their article's author) draw the same authors without the
+    articles' rows."""
     rng = plan.rng("authors")
     authors = _Zipf(plan.scale.users, plan.scale.user_skew, rng)
     for _ in range(plan.scale.articles):
@@ -290,12 +291,12 @@ def _favorites(plan: _Plan) -> Iterator[Row]:
     def draw() -> int:
         return plan.active.id_of(fans.draw())
 
-    for article in range(1, plan.scale.articles + 1):
+    for article, author in enumerate(_authors(plan), 1):
         posted = plan.article_time.at(article)
-        created = _at(posted)  # the article's, as its favorites keep it
+        created = _at(posted)  # the article's, as its favorites keep it (and its author)
         for user in _distinct(rng, draw, plan.favorites.count(article), n, 0):
             since = max(posted, plan.user_time.at(user))
-            yield user, article, _at(rng.uniform(since, _END)), created
+            yield user, article, _at(rng.uniform(since, _END)), created, author
 
 
 def _comments(plan: _Plan) -> Iterator[Row]:

@@ -59,7 +59,7 @@ _COLUMN_NAMES = {
     " tag_list",
     "follows": "follower_id followee_id created_at",
     "article_tags": "article_id tag_id created_at author_id",
-    "favorites": "user_id article_id created_at article_created_at",
+    "favorites": "user_id article_id created_at article_created_at author_id",
     "comments": "article_id author_id body created_at updated_at",
 }
 _COLUMNS = {table: names.split() for table, names in _COLUMN_NAMES.items()}

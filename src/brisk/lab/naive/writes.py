@@ -29,11 +29,12 @@ async def _favorite(request: Request, slug: str, *, on: bool) -> JSONResponse:
             return error(404, "article")
         if on:
             done = await conn.execute(
-                "INSERT INTO favorites (user_id, article_id, article_created_at)"
-                " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                "INSERT INTO favorites (user_id, article_id, article_created_at, author_id)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                 me,
                 found["id"],
                 found["created_at"],
+                found["author_id"],
             )
             change = 1 if done.endswith(" 1") else 0
         else:
