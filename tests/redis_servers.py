@@ -17,26 +17,39 @@ REDIS_CLI = "redis-cli"
 BUS_OFFSET = 10_000
 
 
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        # As servers bind: connections of an earlier run in TIME_WAIT do not make it busy.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def free_port(bus: bool = False) -> int:
     """An OS-assigned free port; with `bus`, one whose cluster bus port is free as well."""
-    for _ in range(100):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if not bus or (port + BUS_OFFSET < 65536 and port_is_free(port + BUS_OFFSET)):
-            return port
-    raise RuntimeError("no free port pair found")
+    return free_ports(1, bus=bus)[0]
+
+
+def free_ports(count: int, bus: bool = False) -> list[int]:
+    """`count` distinct OS-assigned free ports; with `bus`, each one's cluster bus port is free too
+    (and none is another's bus port). Every socket stays bound until all are chosen, so the OS
+    cannot hand the same port out twice within one call."""
+    with contextlib.ExitStack() as held:
+
+        def hold(port: int) -> int | None:
+            # No SO_REUSEADDR: with it, Linux lets two idle sockets share a port, and then holding
+            # would not exclude one. (A bus port with TIME_WAIT leftovers is merely skipped.)
+            sock = held.enter_context(socket.socket())
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return None
+            return int(sock.getsockname()[1])
+
+        chosen: list[int] = []
+        for _ in range(100 * count):
+            if len(chosen) == count:
+                break
+            port = hold(0)
+            assert port is not None  # the OS always has some port for port 0
+            if bus and (port + BUS_OFFSET >= 65536 or hold(port + BUS_OFFSET) is None):
+                continue  # this one stays held, so the OS will not offer it again
+            chosen.append(port)
+        if len(chosen) < count:
+            raise RuntimeError(f"found {len(chosen)} of {count} free ports")
+        return chosen
 
 
 def cli(port: int, *args: str, timeout: float = 10) -> str:
@@ -103,7 +116,7 @@ def start_cluster(
     fleet: RedisFleet, masters: int = 3, replicas: int = 1, ports: list[int] | None = None
 ) -> list[int]:
     """A Redis Cluster of `masters` primaries with `replicas` each; returns every node's port."""
-    ports = ports or [free_port(bus=True) for _ in range(masters * (1 + replicas))]
+    ports = ports or free_ports(masters * (1 + replicas), bus=True)
     for port in ports:
         fleet.start(
             port,

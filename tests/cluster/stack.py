@@ -3,7 +3,8 @@ replica behind PgBouncer (transaction mode), a Redis Cluster (3 masters + 3 repl
 `brisk serve` instances and nginx in front, rendered from deploy/nginx/brisk.conf.
 
 Every process is ours, in one temp folder, stopped by pid (or pg_ctl on its own data folder).
-Ports come from issue 8's ranges when free, else from the OS.
+Every port comes from the OS (port 0), never a fixed range: two runs at once must not collide
+(checking that a fixed port looks free and binding it later is a race).
 """
 
 from __future__ import annotations
@@ -23,27 +24,27 @@ import httpx
 
 from tests.conftest import REPO_ROOT, TEST_SECRET
 from tests.pg_servers import PgBouncer, PostgresNode, init_primary, init_replica, owned_dir
-from tests.redis_servers import RedisFleet, free_port, port_is_free, start_cluster
+from tests.redis_servers import RedisFleet, free_ports, start_cluster
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 NGINX_EXAMPLE = REPO_ROOT / "deploy" / "nginx" / "brisk.conf"
 
 
-def pick(preferred: list[int], bus: bool = False) -> list[int]:
-    """The preferred ports if all are free (with their cluster bus ports), else free ones."""
-    wanted = preferred + ([p + 10_000 for p in preferred] if bus else [])
-    if all(port_is_free(p) for p in wanted):
-        return preferred
-    return [free_port(bus=bus) for _ in preferred]
-
-
 @dataclass
 class Ports:
-    postgres: list[int] = field(default_factory=lambda: pick([5450, 5451]))
-    pgbouncer: int = field(default_factory=lambda: pick([6432])[0])
-    redis: list[int] = field(default_factory=lambda: pick(list(range(7000, 7006)), bus=True))
-    brisk: list[int] = field(default_factory=lambda: pick([8800, 8801, 8802]))
-    nginx: int = field(default_factory=lambda: pick([8080])[0])
+    postgres: list[int]
+    pgbouncer: int
+    redis: list[int]
+    brisk: list[int]
+    nginx: int
+
+    @classmethod
+    def free(cls) -> Ports:
+        """From one call, so no two are the same port. Every one's cluster bus port is kept free
+        as well, though only the six Redis nodes use theirs: simpler than two calls that could be
+        offered each other's ports."""
+        ports = free_ports(2 + 1 + 6 + 3 + 1, bus=True)
+        return cls(ports[0:2], ports[2], ports[3:9], ports[9:12], ports[12])
 
 
 def render_nginx(ports: Ports, root: Path, upstreams: list[int] | None = None) -> Path:
@@ -73,7 +74,7 @@ def render_nginx(ports: Ports, root: Path, upstreams: list[int] | None = None) -
 @dataclass
 class Stack:
     root: Path
-    ports: Ports = field(default_factory=Ports)
+    ports: Ports = field(default_factory=Ports.free)
     primary: PostgresNode | None = None
     replica: PostgresNode | None = None
     bouncer: PgBouncer | None = None
