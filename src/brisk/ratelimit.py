@@ -14,7 +14,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from redis.asyncio.cluster import RedisCluster
 
-from brisk.cache.redis_client import RedisClient
+from brisk.cache.redis_client import REDIS_ERRORS, RedisClient
 from brisk.errors import TooManyRequestsError
 from brisk.settings import LimitSettings
 
@@ -98,10 +98,15 @@ class RateLimiter:
                     raise TooManyRequestsError(
                         f"too many {action} attempts, try again in {retry_after} s", retry_after
                     )
-        except StorageError as exc:
+        except TooManyRequestsError:
+            raise
+        except REDIS_ERRORS as exc:
+            # limits wraps only redis-py's own errors in StorageError; what its Cluster client
+            # leaks besides (see redis_client.REDIS_ERRORS) arrives as it is.
+            cause = exc.storage_error if isinstance(exc, StorageError) else exc
             self._skip_until = time.monotonic() + self.settings.redis_retry_seconds
             log.warning(
                 "rate limits skipped for %.0f s: Redis failed (%s)",
                 self.settings.redis_retry_seconds,
-                type(exc.storage_error).__name__,
+                type(cause).__name__,
             )

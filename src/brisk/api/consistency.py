@@ -82,7 +82,7 @@ class RecentWriters:
             return
         try:
             await self.redis.set(self._key(user_id), b"1", px=int(self.window * 1000))
-        except REDIS_ERRORS as exc:
+        except REDIS_ERRORS as exc:  # any Exception: see redis_client.REDIS_ERRORS
             log.warning("read-your-writes mark not stored in Redis: %s", type(exc).__name__)
 
     async def wrote_recently(self, user_id: int, issued_at: float | None) -> bool:

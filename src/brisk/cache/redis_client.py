@@ -18,20 +18,21 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
-from redis.exceptions import RedisClusterException, RedisError
 
 from brisk.settings import RedisSettings
 
 RedisClient: TypeAlias = Redis | RedisCluster
-# What a Redis call can raise when the server or the cluster is unwell. A Cluster client also
-# raises RedisClusterException (not a RedisError), e.g. SlotNotCoveredError while a master's
-# slots have no owner during failover.
-REDIS_ERRORS: tuple[type[BaseException], ...] = (
-    RedisError,
-    RedisClusterException,
-    OSError,
-    TimeoutError,
-)
+# What a Redis call can raise when Redis, or the client's view of it, is unwell: redis-py's
+# RedisError, a Cluster client's RedisClusterException (not a RedisError: SlotNotCoveredError
+# while a master's slots have no owner during failover), OSError, TimeoutError -- and plain
+# Python errors. redis-py 8's asyncio Cluster client, recovering from a timeout or a failover,
+# disconnects connections that other tasks are opening at that moment, and those fail with
+# AttributeError ('NoneType' object has no attribute 'writelines'), which no redis-py retry
+# catches; a peer-closed socket leaks TypeError likewise (redis/redis-py#4287, #3835). So who
+# must fail open on Redis (the cache and its breaker, read-your-writes marks, the rate limits)
+# takes any Exception from a Redis call as Redis failing, and logs what it was. CancelledError
+# is no Exception: a cancelled request still stops.
+REDIS_ERRORS: tuple[type[BaseException], ...] = (Exception,)
 DEFAULT_PORTS = {"standalone": 6379, "cluster": 6379, "sentinel": 26379}
 
 

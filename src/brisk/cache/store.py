@@ -479,9 +479,10 @@ class Cache:
         started = time.perf_counter()
         try:
             result = await fn(self._l2, *args)
-        except _REDIS_ERRORS as exc:
+        except _REDIS_ERRORS as exc:  # any Exception: see redis_client.REDIS_ERRORS
             self._observe("l2", family, "error", _since(started))
-            self._open_breaker(f"Redis failing ({exc})", self.breaker.failure())
+            why = f"Redis failing ({type(exc).__name__}: {exc})"
+            self._open_breaker(why, self.breaker.failure())
             return _FAILED
         self.breaker.success()
         return result
@@ -498,10 +499,11 @@ class Cache:
             await asyncio.sleep(self.settings.breaker_reset_seconds)
             try:
                 await self._redis.ping()
-                await self._drain_outbox()
             except _REDIS_ERRORS:
                 continue
-            except Exception as exc:  # the database too is away: keep reading it, and retry
+            try:
+                await self._drain_outbox()
+            except Exception as exc:  # Redis failed again, or the database is away: retry
                 log.warning("cache: outbox not relayed yet (%s); breaker stays open", exc)
                 continue
             self.breaker.close()
