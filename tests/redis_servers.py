@@ -166,6 +166,22 @@ def cluster_masters(port: int) -> list[int]:
     return sorted(masters)
 
 
+def slot_owner(port: int, key: str) -> int:
+    """The port of the healthy master that serves `key`'s slot, as `port` sees it."""
+    slot = int(cli(port, "cluster", "keyslot", key).strip())
+    for line in cli(port, "cluster", "nodes").splitlines():
+        fields = line.split()
+        if "master" not in fields[2] or "fail" in fields[2]:
+            continue
+        for span in fields[8:]:
+            if span.startswith("["):  # a slot being imported or migrated
+                continue
+            first, _, last = span.partition("-")
+            if int(first) <= slot <= int(last or first):
+                return int(fields[1].split("@")[0].rsplit(":", 1)[1])
+    raise LookupError(f"no healthy master serves slot {slot}")
+
+
 def start_sentinel(fleet: RedisFleet, master_port: int, name: str = "mymaster") -> int:
     """One sentinel (quorum 1) watching the master on `master_port`."""
     port = free_port()

@@ -216,6 +216,15 @@ class Stack:
             except Exception as exc:  # keep stopping the rest
                 print(f"cluster stop: {step.__name__}: {exc!r}", file=sys.stderr)
 
+    def save_logs(self, dest: Path) -> None:
+        """Every process's log (brisk, nginx, Redis, PgBouncer, PostgreSQL) copied to `dest`,
+        by path under the stack's folder: what a failed run leaves to read."""
+        for log in self.root.rglob("*"):
+            if log.is_file() and (log.suffix == ".log" or log.name == "log"):
+                target = dest / log.relative_to(self.root)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(log, target)
+
     def _stop_nginx(self) -> None:
         if self.nginx is not None and self.nginx.poll() is None:
             self.nginx.send_signal(signal.SIGQUIT)  # graceful: finish what is in flight
