@@ -173,12 +173,6 @@ async def test_killing_an_instance_under_load_loses_no_acknowledged_write(stack:
     await asyncio.to_thread(stack.wait_ready, f"http://127.0.0.1:{victim}")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="flaky since the composed cache (2026-12-04): some runs lose or fail writes while a "
-    "Redis master is killed (1 of 1,193 answered 500 once; a lone CI run failed); passes on "
-    "other runs; cause not found -- see the session's closing note",
-)
 async def test_killing_a_redis_master_under_load_loses_no_acknowledged_write(
     stack: Stack,
 ) -> None:
