@@ -11,6 +11,7 @@ import httpx
 
 from brisk.articles import repository as articles
 from brisk.db.pool import Connection
+from brisk.notifications import repository as notifications
 from brisk.profiles import repository as profiles
 from tests.integration.conftest import FEED_MISMATCHES, Api
 
@@ -110,4 +111,48 @@ async def test_a_follow_racing_an_article_of_its_followee_counts_it_once(
         await follower.close()
     total = "SELECT articles_count FROM feed_counts WHERE user_id = $1"
     assert await db.fetchval(total, reader_id) == 1
+    assert await db.fetch(FEED_MISMATCHES) == []
+
+
+async def test_two_readers_following_one_author_at_once_both_succeed(
+    api: Api, db: asyncpg.Connection, database_url: str
+) -> None:
+    """A follow's transaction writes the followee's row after create-follow locked it (the
+    inbox counter of its notification, as ProfileService.follow does): two follows of one
+    author that both held a share lock on that row would each wait for the other's."""
+    for name in ("ann", "r1", "r2"):
+        await api.register(name)
+    ids = dict(await db.fetch("SELECT username, id FROM users"))
+    first, second = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+
+    async def follow(conn: asyncpg.Connection, reader: str) -> None:
+        tx = Connection(conn, [])
+        assert await profiles.create_follow(tx, follower_id=ids[reader], followee_id=ids["ann"])
+        await notifications.create_follow_notification(
+            tx, actor_id=ids[reader], recipient_id=ids["ann"]
+        )
+
+    try:
+        first_tx, second_tx = first.transaction(), second.transaction()
+        await first_tx.start()
+        await second_tx.start()
+        first_conn = Connection(first, [])
+        assert await profiles.create_follow(
+            first_conn, follower_id=ids["r1"], followee_id=ids["ann"]
+        )
+        following = asyncio.ensure_future(follow(second, "r2"))
+        # The second follow waits for the first: in create-follow, or (with a share lock
+        # there) in its notification.
+        assert await _waits_for_a_lock(db, second.get_server_pid())
+        await notifications.create_follow_notification(
+            first_conn, actor_id=ids["r1"], recipient_id=ids["ann"]
+        )
+        await first_tx.commit()
+        await following
+        await second_tx.commit()
+    finally:
+        await first.close()
+        await second.close()
+    unread = "SELECT unread_notifications_count FROM users WHERE username = 'ann'"
+    assert await db.fetchval(unread) == 2
     assert await db.fetch(FEED_MISMATCHES) == []

@@ -255,7 +255,7 @@ SELECT id FROM added;
 
 -- name: move-feed-counts
 -- An article of author $1 joins ($3 = 1) or leaves ($3 = -1) their followers' feed totals, a
--- batch of 100 followers after follower $2 (the repository repeats it until none is left):
+-- batch of 50 followers after follower $2 (the repository repeats it until none is left):
 -- each statement costs the same however many followers the author has. Run after the
 -- statement that moved the author's articles_count, whose row lock a concurrent follow
 -- waits for (create-follow): the follow then reads the count with this article in it.
