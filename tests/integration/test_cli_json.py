@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from tests.conftest import create_empty_database, drop_database
@@ -52,3 +53,33 @@ def test_migrate_seed_and_doctor_print_and_write_json(tmp_path: Path, empty_data
     assert seeded["rows"]["users"] > 0
     report = brisk(tmp_path, empty_database, "doctor", "--json", "--min-rows", "1000")
     assert report["queries"]
+
+
+async def test_migrate_recount_repairs_a_drifted_counter(
+    tmp_path: Path, empty_database: str
+) -> None:
+    """What an old process left behind in a rolling upgrade (it wrote without keeping a counter
+    the new migration added) is found and corrected, and a second run finds no drift."""
+    brisk(tmp_path, empty_database, "seed", "--scale", "XS", "--json")
+    conn = await asyncpg.connect(empty_database)
+    try:
+        reader = await conn.fetchval("SELECT min(user_id) FROM feed_counts")
+        await conn.execute(
+            "UPDATE feed_counts SET articles_count = articles_count + 7 WHERE user_id = $1", reader
+        )
+        repaired = brisk(tmp_path, empty_database, "migrate", "--recount", "--json")
+        assert repaired["applied"] == []
+        assert repaired["recounted"]["recount-feed-counters"] == 1, repaired
+        again = brisk(tmp_path, empty_database, "migrate", "--recount", "--json")
+        assert set(again["recounted"].values()) == {0}, again
+        real = await conn.fetchval(
+            "SELECT count(*) FROM follows f JOIN articles a ON a.author_id = f.followee_id"
+            " WHERE f.follower_id = $1",
+            reader,
+        )
+        stored = await conn.fetchval(
+            "SELECT articles_count FROM feed_counts WHERE user_id = $1", reader
+        )
+        assert stored == real
+    finally:
+        await conn.close()

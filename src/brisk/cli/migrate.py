@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -28,7 +29,33 @@ def run_migrations(settings: Settings, console: Console) -> list[str]:
     return names
 
 
-def migrate(json_stdout: JsonFlag = False, json_file: JsonFile = None) -> None:
+async def _recount(database_url: str) -> dict[str, int]:
+    import asyncpg
+
+    from brisk.db.counters import recount
+    from brisk.db.pool import Connection
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with conn.transaction():
+            return await recount(Connection(conn, []))
+    finally:
+        await conn.close()
+
+
+Recount = Annotated[
+    bool,
+    typer.Option(
+        "--recount",
+        help="then rebuild every stored counter from the rows, in one transaction (after a "
+        "rolling upgrade that added a counter; see the README's Upgrading)",
+    ),
+]
+
+
+def migrate(
+    json_stdout: JsonFlag = False, json_file: JsonFile = None, recount: Recount = False
+) -> None:
     """Apply pending database migrations to BRISK_DATABASE_URL."""
     console = Console(stderr=True)
     settings = load_settings(dev=True)  # migrating needs no secret
@@ -37,4 +64,10 @@ def migrate(json_stdout: JsonFlag = False, json_file: JsonFile = None) -> None:
         raise typer.Exit(EXIT_CONFIGURATION)
     require_database(settings, console)
     applied = run_migrations(settings, console)
-    emit_json({"applied": applied}, to_stdout=json_stdout, path=json_file)
+    report: dict[str, object] = {"applied": applied}
+    if recount:
+        corrected = asyncio.run(_recount(settings.database_url))
+        drift = {name: rows for name, rows in corrected.items() if rows}
+        console.print(f"counters recounted: {drift or 'no drift'}")
+        report["recounted"] = corrected
+    emit_json(report, to_stdout=json_stdout, path=json_file)

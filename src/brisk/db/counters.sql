@@ -1,9 +1,11 @@
 -- Rebuild every stored total from the rows it counts: after a bulk load (COPY bypasses the
--- write paths that keep them), or to repair. Each statement is one pass over its table.
+-- write paths that keep them), or to repair. Each statement is one pass over its table, and
+-- writes only the rows that differ (its row count is the drift it corrected).
 
 -- name: recount-articles-total
 INSERT INTO counters (name, value) SELECT 'articles', count(*) FROM articles
-ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value
+WHERE counters.value IS DISTINCT FROM EXCLUDED.value;
 
 -- name: recount-user-counters
 UPDATE users u SET articles_count = coalesce(a.n, 0), favorited_articles_count = coalesce(f.n, 0)
