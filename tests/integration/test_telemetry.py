@@ -3,6 +3,7 @@ matches the queries run, and traces where the dashboard's concurrent reads overl
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -190,6 +191,12 @@ async def test_cache_lookups_reach_metrics_and_server_timing(
     layers = ratios_from_metrics((await traced_client.get("/metrics")).text)
     assert sum(layer.get("hit", 0) for layer in layers.values()) >= 1
     assert sample(services, "brisk_cache_redis_breaker_open") == 0
+    for _ in range(100):  # the sampler sets the L1 gauges every half second
+        if sample(services, "brisk_cache_l1_entries") >= 1:
+            break
+        await asyncio.sleep(0.05)
+    assert sample(services, "brisk_cache_l1_entries") >= 1, "the article read filled L1"
+    assert sample(services, "brisk_cache_l1_bytes") > 0
     cache_spans = [s for s in exporter.get_finished_spans() if s.name.startswith("cache ")]
     assert cache_spans
     assert cache_spans[0].attributes is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import tracemalloc
 
 import pytest
 from redis.crc import key_slot
@@ -27,6 +28,39 @@ def test_l1_stays_within_its_byte_bound_evicting_the_least_recently_used() -> No
     assert local.get("k00") is not None
     assert local.get("k01") is None
     assert local.get("k19") is not None
+
+
+def test_l1_counts_at_least_the_memory_its_entries_take() -> None:
+    # max_bytes bounds the process's memory only if an entry is counted at what it costs:
+    # with 160 bytes of overhead an entry was counted ~100 bytes short.
+    local = _l1(max_bytes=1 << 40)
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(30_000):  # past two resizes of the dict, where a slot costs the most
+            local.put(f"brisk:v1:{{card:{i}}}", b"%d," % i * 60, local.generation())
+        taken = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        if started:
+            tracemalloc.stop()
+    assert local.size_bytes >= taken
+
+
+def test_l1_drops_expired_entries_that_nobody_reads_again() -> None:
+    # A superseded version's key is never asked for again: without a sweep it stayed until
+    # the byte bound pushed it out, so L1 grew towards max_bytes of dead values.
+    local = _l1(ttl=0.001, max_bytes=1 << 30)
+    for i in range(100):
+        local.put(f"old{i}", b"v" * 100, local.generation())
+    time.sleep(0.01)
+    local.ttl = 60.0
+    for i in range(100):
+        local.put(f"new{i}", b"v" * 100, local.generation())
+    assert len(local) == 100
+    assert local.usage() == (sum(100 + len(f"new{i}") + ENTRY_OVERHEAD for i in range(100)), 100)
+    assert all(local.get(f"new{i}") is not None for i in range(100))
 
 
 def test_l1_refuses_a_value_whose_key_was_invalidated_after_the_read_began() -> None:

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import orjson
@@ -20,9 +21,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from brisk.api.limits import BodySizeLimit
-from brisk.lab.soak_probes import server_counters
+from brisk.cache.local import LocalCache
+from brisk.lab.soak_probes import server_counters, window_facts
 from brisk.observability.logs import AccessLog, JsonFormatter, logging_config
 from brisk.observability.metrics import Metrics
+from brisk.observability.sampler import Sampler
 from brisk.observability.setup import Telemetry
 from brisk.observability.tracing import Tracing
 from brisk.settings import Settings, TelemetrySettings
@@ -172,6 +175,22 @@ def test_the_soak_reads_gc_pauses_from_a_scrape() -> None:
         + (counters.get("gc0_pauses", 0))
         - within
     )
+
+
+def test_l1_usage_is_a_gauge_the_soak_reports_per_window() -> None:
+    metrics = Metrics()
+    local = LocalCache(max_bytes=1 << 30, ttl=60.0, degraded_ttl=60.0)
+    local.put("k", b"v" * (3 * 2**20), local.generation())
+    pool = SimpleNamespace(get_size=lambda: 1, get_idle_size=lambda: 1, get_max_size=lambda: 2)
+    db = SimpleNamespace(pool=pool, waiting=0)
+    Sampler(metrics, db, 1.0, l1_usage=local.usage).sample()  # type: ignore[arg-type]
+    value = metrics.registry.get_sample_value
+    assert value("brisk_cache_l1_bytes", {}) == local.size_bytes > 3 * 2**20
+    assert value("brisk_cache_l1_entries", {}) == 1
+    counters = server_counters(metrics.render()[0].decode())
+    assert counters["l1_mb"] == pytest.approx(local.size_bytes / 2**20)
+    # A gauge: the window shows what L1 held at its end, not the change.
+    assert window_facts({"l1_mb": 1.0}, {"l1_mb": 3.0})["l1_mb"] == 3.0
 
 
 MULTIPROCESS_SCRIPT = """

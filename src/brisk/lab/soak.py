@@ -123,9 +123,10 @@ def soak_server(
 def _report(
     capacity: float, rate: float, rss_start: int, windows: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    # Growth is judged over the second half: the bounded caches (L1 up to 64 MiB, prepared
-    # statements, asyncpg's buffers) fill during the first (at S the L1 took ~3 minutes), and a
-    # leak keeps growing after they are full. From the first window is reported too.
+    # Growth is judged over the second half: the bounded caches (prepared statements,
+    # asyncpg's buffers, L1: what was used within its TTL, a few MB at S, each window's `l1 MB`)
+    # fill during the first, and a leak keeps growing after they are full. From the first
+    # window is reported too.
     first, middle, last = (windows[i]["rss_mb"] for i in (0, len(windows) // 2, -1))
     growth = 100.0 * (last - middle) / middle if middle else 0.0
     from_first = 100.0 * (last - first) / first if first else 0.0
@@ -241,6 +242,7 @@ FACTS = {
     "full gcs": "gc2_pauses", "l1 misses": "l1_misses", "l2 misses": "l2_misses",
     "queries": "queries", "ms a query": "ms_per_query", "pool wait ms": "pool_wait_ms",
     "checkpoints": "checkpoints", "autovacuums": "autovacuums", "load 1m": "load_1m",
+    "l1 MB": "l1_mb",
 }  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """What else happened in each soak window, beside its latencies: the server's GC pauses, cache
-misses and queries (from its /metrics), PostgreSQL's checkpoints and autovacuum, and the
-machine's load -- so a window whose P99 jumps can be told apart from the report alone (a full
-collection, a miss wave, a checkpoint, or other work on a shared machine)."""
+misses, queries and what its L1 holds (from its /metrics), PostgreSQL's checkpoints and
+autovacuum, and the machine's load -- so a window whose P99 jumps can be told apart from the
+report alone (a full collection, a miss wave, a checkpoint, or other work on a shared machine),
+and RSS growth from the cache filling."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ SELECT num_timed + num_requested AS checkpoints,
          WHERE backend_type = 'autovacuum worker') AS autovacuum_workers
   FROM pg_stat_checkpointer
 """
-_GAUGES = frozenset({"autovacuum_workers", "load_1m"})
+_GAUGES = frozenset({"autovacuum_workers", "load_1m", "l1_mb"})
 
 
 def server_counters(metrics_text: str) -> dict[str, float]:
@@ -66,6 +67,8 @@ def server_counters(metrics_text: str) -> dict[str, float]:
                 add("query_ms", 1000 * sample.value)
             elif name == "brisk_db_pool_acquire_wait_seconds_sum":
                 add("pool_wait_ms", 1000 * sample.value)
+            elif name == "brisk_cache_l1_bytes":
+                add("l1_mb", sample.value / 2**20)
     return found
 
 
@@ -99,7 +102,7 @@ def snapshot(server_url: str, database_url: str | None) -> dict[str, float]:
 
 
 def window_facts(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
-    """Counters as the window's increase; gauges (load, autovacuum workers) as at its end."""
+    """Counters as the window's increase; gauges (load, autovacuum workers, L1) as at its end."""
     facts: dict[str, Any] = {}
     for key, value in sorted(after.items()):
         if key in _GAUGES:

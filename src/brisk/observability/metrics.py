@@ -125,6 +125,19 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemin",  # any worker that cannot reach it says so
         )
+        # What L1 holds, so memory growth can be told apart from the cache filling to its bound.
+        self.cache_l1_bytes = Gauge(
+            "brisk_cache_l1_bytes",
+            "Bytes the in-process cache (L1) accounts for its entries (bounded by l1_max_bytes).",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.cache_l1_entries = Gauge(
+            "brisk_cache_l1_entries",
+            "Entries in the in-process cache (L1).",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.loop_lag = Histogram(
             "brisk_event_loop_lag_seconds",
             "How late the event loop ran a timer (sampled).",

@@ -23,8 +23,10 @@ class Sampler:
         breaker_open: Callable[[], bool] | None = None,
         recorder: PerfRecorder | None = None,
         in_flight: Callable[[], float] | None = None,
+        l1_usage: Callable[[], tuple[int, int]] | None = None,
     ) -> None:
         self.in_flight = in_flight
+        self.l1_usage = l1_usage  # (bytes, entries)
         self.metrics = metrics
         self.db = db
         self.interval = interval_seconds
@@ -66,5 +68,9 @@ class Sampler:
         self.metrics.pool_waiters.set(self.db.waiting)
         if self.breaker_open is not None:
             self.metrics.breaker_open.set(1 if self.breaker_open() else 0)
+        if self.l1_usage is not None:
+            held, entries = self.l1_usage()
+            self.metrics.cache_l1_bytes.set(held)
+            self.metrics.cache_l1_entries.set(entries)
         if self.recorder is not None:
             self.recorder.pool(in_use=size - idle, size=size, most=most)

@@ -95,6 +95,7 @@ class Telemetry:
             db,
             self.settings.sample_interval_seconds,
             breaker_open=(lambda: bool(cache.breaker_open)) if cache is not None else None,
+            l1_usage=cache.local.usage if cache is not None else None,
             recorder=self.recorder,
             # Several workers: each one's count goes to its file, summed at scrape.
             in_flight=self.in_flight if multiprocess_dir() is not None else None,
