@@ -120,6 +120,13 @@ class Database:
         except asyncpg.ForeignKeyViolationError as exc:
             # A token's user or an article vanished between the check and the write.
             raise NotFoundError("user or article") from exc
+        except asyncpg.TransactionRollbackError as exc:
+            # A deadlock (40P01) or a serialization failure (40001): PostgreSQL rolled this
+            # transaction back because of another one, so nothing of it was kept and the same
+            # request may simply be sent again -- a 503 with Retry-After, not a 500.
+            raise ServiceUnavailableError(
+                "the database undid this request for a conflicting one; send it again"
+            ) from exc
         except UNAVAILABLE_ERRORS as exc:
             raise ServiceUnavailableError("the database is unavailable, try again shortly") from exc
         finally:
