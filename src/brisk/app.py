@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 # Every domain's routes, in the order they are matched; each may declare CACHED_READS.
 DOMAIN_ROUTES = (users, profiles, articles, comments, tags, notifications, dashboard)
 API_PREFIX = "/api"
+# The most the lifespan's close (telemetry, cache, Redis, pools) may take before it drops the
+# connections: under granian's kill margin (cli/http_server.py), so a worker ends on its own.
+CLOSE_SECONDS = 4.0
 
 
 def _redis_client(settings: Settings) -> RedisClient | None:
@@ -112,12 +116,20 @@ def create_app(
         finally:
             drain.uninstall()
             await telemetry.in_flight.settled(settings.http.shutdown_grace_seconds)
-            await telemetry.stop()
-            # Reverse order of opening; the pool waits for borrowed connections to come back.
-            await services.cache.stop()
-            if redis is not None:
-                await close_redis(redis)
-            await db.close()
+            try:
+                async with asyncio.timeout(CLOSE_SECONDS):
+                    await telemetry.stop()
+                    # Reverse order of opening; the pool waits for borrowed connections.
+                    await services.cache.stop()
+                    if redis is not None:
+                        await close_redis(redis)
+                    await db.close()
+            except TimeoutError:
+                # Something still holds a connection, or waits on a server that is gone: a
+                # worker whose main process died (nobody left to kill it) hung here for good,
+                # retrying PostgreSQL every few milliseconds (seen after a test's teardown).
+                log.error("shutdown: closing took over %g s; connections dropped", CLOSE_SECONDS)
+                db.terminate()
             release_worker_threads()
 
     app = FastAPI(

@@ -185,6 +185,12 @@ class Database:
             await self.replicas.close()
         await self.pool.close()
 
+    def terminate(self) -> None:
+        """Drop every connection at once, borrowed or not (when a graceful close hangs)."""
+        if self.replicas is not None:
+            self.replicas.terminate()
+        self.pool.terminate()
+
 
 def _lost(raw: asyncpg.Connection) -> bool:
     try:

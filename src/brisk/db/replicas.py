@@ -115,6 +115,12 @@ class Replicas:
             await asyncio.gather(self._task, return_exceptions=True)
         await asyncio.gather(*(r.pool.close() for r in self.replicas))
 
+    def terminate(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        for replica in self.replicas:
+            replica.pool.terminate()
+
 
 def _name(url: str) -> str:
     parts = urlsplit(url)
