@@ -259,19 +259,13 @@ SELECT id FROM added;
 -- each statement costs the same however many followers the author has. Run after the
 -- statement that moved the author's articles_count, whose row lock a concurrent follow
 -- waits for (create-follow): the follow then reads the count with this article in it.
--- Followers locked in id order before the update (which locks in the order its plan reads,
--- physical order under a sequential scan), so two authors' fan-outs lock the readers they
--- share in one order and cannot deadlock.
+-- Followers in id order, so two authors' fan-outs lock the readers they share in one order.
 WITH readers AS (
     SELECT follower_id FROM follows WHERE followee_id = $1 AND follower_id > $2
     ORDER BY follower_id LIMIT 50
-), locked AS (
-    SELECT user_id FROM feed_counts WHERE user_id = ANY(ARRAY(SELECT follower_id FROM readers))
-    ORDER BY user_id
-    FOR NO KEY UPDATE
 ), moved AS (
     UPDATE feed_counts SET articles_count = articles_count + $3
-    WHERE user_id = ANY(ARRAY(SELECT user_id FROM locked))
+    WHERE user_id = ANY(ARRAY(SELECT follower_id FROM readers))
 )
 SELECT max(follower_id) FROM readers;
 
