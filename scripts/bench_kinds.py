@@ -30,19 +30,18 @@ from brisk.lab import databases
 from brisk.lab.bench import BenchPlan, seeded
 from brisk.lab.profiles import BRISK_APP
 from brisk.lab.runner import Server, cpus, drive
-from brisk.lab.workload import build_requests, sample_service, write_requests
+from brisk.lab.workload import Request, build_requests, only, sample_service, write_requests
 
 VARIANTS = {"shipped": {}, "cache off": {"BRISK_CACHE__ENABLED": "false"}}
 
 
-def _by_kind(requests_file: Path, folder: Path) -> dict[str, Path]:
-    """The mix's file, and one file a kind holding only its lines."""
-    lines = requests_file.read_text().splitlines()
-    files = {"mix": requests_file}
-    for kind in sorted({line.split("\t", 1)[0] for line in lines}):
-        path = folder / f"{kind}.tsv"
-        path.write_text("\n".join(x for x in lines if x.startswith(kind + "\t")) + "\n")
-        files[kind] = path
+def _request_files(requests: list[Request], folder: Path) -> dict[str, Path]:
+    """The mix's requests file, and one a kind holding only that kind's requests."""
+    files = {"mix": folder / "mix.tsv"}
+    write_requests(requests, files["mix"])
+    for kind in sorted({r.kind for r in requests}):
+        files[kind] = folder / f"{kind}.tsv"
+        write_requests(only(requests, kind), files[kind])
     return files
 
 
@@ -82,9 +81,8 @@ def main() -> None:
             with Server(BRISK_APP, env) as server:
                 requests = build_requests(sample_service(server.url), seed=42)
             shares = Counter(r.kind for r in requests)
-            mix_file = Path(tmp) / "mix.tsv"
-            write_requests(requests, mix_file)
-            files = _by_kind(mix_file, Path(tmp))
+            files = _request_files(requests, Path(tmp))
+            mix_file = files["mix"]
             for round_no in range(args.rounds):
                 order = list(VARIANTS) if round_no % 2 == 0 else list(reversed(VARIANTS))
                 for variant in order:

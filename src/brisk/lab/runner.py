@@ -211,20 +211,20 @@ class Server:
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.http_server = "" if module else env.get(LAB_SERVER_ENV, DEFAULT_LAB_SERVER)
+        http_server = "" if module else env.get(LAB_SERVER_ENV, DEFAULT_LAB_SERVER)
         if module:
             command = [sys.executable, "-m", target, str(self.port)]
-        elif self.http_server == "granian":
+        elif http_server == "granian":
             command = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory"]
             command += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
             command += ["--loop", "uvloop", "--http", "1", "--no-ws", "--no-access-log"]
             command += ["--log-level", "warning", target]
-        elif self.http_server == "uvicorn":
+        elif http_server == "uvicorn":
             command = [sys.executable, "-m", "uvicorn", "--factory", target]
             command += ["--port", str(self.port), "--loop", "uvloop", "--http", "httptools"]
             command += ["--no-access-log", "--log-level", "warning"]
         else:
-            raise ValueError(f"{LAB_SERVER_ENV}={self.http_server!r}: granian or uvicorn")
+            raise ValueError(f"{LAB_SERVER_ENV}={http_server!r}: granian or uvicorn")
         if cpu is not None:
             command = ["taskset", "-c", str(cpu), *command]
         # No load balancer drains the lab's servers: SIGTERM stops them at once.
