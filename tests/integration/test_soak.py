@@ -50,7 +50,11 @@ def test_short_soak_reports_windows_memory_errors_and_p99(
         facts = window["facts"]
         assert facts["queries"] >= 0
         assert {"gc_pause_ms", "l1_misses", "checkpoints", "autovacuums", "load_1m"} <= set(facts)
+        assert facts["loop_lag_ms"] >= 0
+        assert facts["blocks_read"] >= 0
     assert sum(w["facts"]["queries"] + w["facts"]["l1_misses"] for w in report["windows"]) > 0
+    # The soak's first reads of its fresh copy come from outside shared_buffers.
+    assert sum(w["facts"]["blocks_read"] for w in report["windows"]) > 0
     assert "what else happened" in done.stdout
     assert "soak at" in done.stdout
     assert "RSS" in done.stdout

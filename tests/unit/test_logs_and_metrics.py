@@ -177,6 +177,14 @@ def test_the_soak_reads_gc_pauses_from_a_scrape() -> None:
     )
 
 
+def test_the_soak_reads_event_loop_lag_from_a_scrape() -> None:
+    metrics = Metrics()
+    metrics.loop_lag.observe(0.004)
+    metrics.loop_lag.observe(0.25)
+    counters = server_counters(metrics.render()[0].decode())
+    assert counters["loop_lag_ms"] == pytest.approx(254.0)
+
+
 def test_l1_usage_is_a_gauge_the_soak_reports_per_window() -> None:
     metrics = Metrics()
     local = LocalCache(max_bytes=1 << 30, ttl=60.0, degraded_ttl=60.0)

@@ -241,6 +241,7 @@ FACTS = {
     "p99 ms": "p99_ms", "gc pauses > 50 ms": "gc_pauses_over_50ms", "gc ms": "gc_pause_ms",
     "full gcs": "gc2_pauses", "l1 misses": "l1_misses", "l2 misses": "l2_misses",
     "queries": "queries", "ms a query": "ms_per_query", "pool wait ms": "pool_wait_ms",
+    "loop lag ms": "loop_lag_ms", "blocks read": "blocks_read",
     "checkpoints": "checkpoints", "autovacuums": "autovacuums", "load 1m": "load_1m",
     "l1 MB": "l1_mb",
 }  # fmt: skip

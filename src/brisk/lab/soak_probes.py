@@ -1,8 +1,9 @@
 """What else happened in each soak window, beside its latencies: the server's GC pauses, cache
-misses, queries and what its L1 holds (from its /metrics), PostgreSQL's checkpoints and
-autovacuum, and the machine's load -- so a window whose P99 jumps can be told apart from the
-report alone (a full collection, a miss wave, a checkpoint, or other work on a shared machine),
-and RSS growth from the cache filling."""
+misses, queries, event-loop lag and what its L1 holds (from its /metrics), PostgreSQL's
+checkpoints, autovacuum and reads that missed its shared buffers, and the machine's load -- so a
+window whose P99 jumps can be told apart from the report alone (a full collection, a miss wave,
+a blocked loop, a checkpoint, a hot set that left shared_buffers, or other work on a shared
+machine), and RSS growth from the cache filling."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ from prometheus_client.parser import text_string_to_metric_families
 # Counters read from the server's /metrics, summed over their other labels.
 _GC = "brisk_gc_pause_seconds"
 _PAUSE_OVER = "0.05"  # a bucket bound of brisk_gc_pause_seconds: pauses longer than 50 ms
+_LAG = "brisk_event_loop_lag_seconds"
+# Blocks the soak's database read from outside shared_buffers (the OS cache or the disk): when
+# the hot set no longer fits, queries slow with no more of them and no loop lag.
+_BLOCKS = """(SELECT blks_read FROM pg_stat_database WHERE datname = current_database())
+         AS blocks_read"""
 _PG = """
 SELECT checkpoints_timed + checkpoints_req AS checkpoints,
        checkpoint_write_time + checkpoint_sync_time AS checkpoint_ms,
@@ -24,7 +30,8 @@ SELECT checkpoints_timed + checkpoints_req AS checkpoints,
        (SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0)
           FROM pg_stat_user_tables) AS autovacuums,
        (SELECT count(*) FROM pg_stat_activity
-         WHERE backend_type = 'autovacuum worker') AS autovacuum_workers
+         WHERE backend_type = 'autovacuum worker') AS autovacuum_workers,
+       """ + _BLOCKS + """
   FROM pg_stat_bgwriter
 """
 # PostgreSQL 17 moved the checkpointer's counters out of pg_stat_bgwriter (and backend fsyncs
@@ -36,7 +43,8 @@ SELECT num_timed + num_requested AS checkpoints,
        (SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0)
           FROM pg_stat_user_tables) AS autovacuums,
        (SELECT count(*) FROM pg_stat_activity
-         WHERE backend_type = 'autovacuum worker') AS autovacuum_workers
+         WHERE backend_type = 'autovacuum worker') AS autovacuum_workers,
+       """ + _BLOCKS + """
   FROM pg_stat_checkpointer
 """
 _GAUGES = frozenset({"autovacuum_workers", "load_1m", "l1_mb"})
@@ -59,6 +67,8 @@ def server_counters(metrics_text: str) -> dict[str, float]:
                 add("gc_pauses_over_50ms", -sample.value)
             elif name == f"{_GC}_sum":
                 add("gc_pause_ms", 1000 * sample.value)
+            elif name == f"{_LAG}_sum":
+                add("loop_lag_ms", 1000 * sample.value)
             elif name == "brisk_cache_requests_total" and labels["result"] == "miss":
                 add(f"{labels['layer']}_misses", sample.value)
             elif name == "brisk_db_query_duration_seconds_count":
