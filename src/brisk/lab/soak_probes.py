@@ -23,7 +23,8 @@ _LAG = "brisk_event_loop_lag_seconds"
 # the hot set no longer fits, queries slow with no more of them and no loop lag.
 _BLOCKS = """(SELECT blks_read FROM pg_stat_database WHERE datname = current_database())
          AS blocks_read"""
-_PG = """
+_PG = (
+    """
 SELECT checkpoints_timed + checkpoints_req AS checkpoints,
        checkpoint_write_time + checkpoint_sync_time AS checkpoint_ms,
        buffers_backend_fsync AS backend_fsyncs,
@@ -31,12 +32,16 @@ SELECT checkpoints_timed + checkpoints_req AS checkpoints,
           FROM pg_stat_user_tables) AS autovacuums,
        (SELECT count(*) FROM pg_stat_activity
          WHERE backend_type = 'autovacuum worker') AS autovacuum_workers,
-       """ + _BLOCKS + """
+       """
+    + _BLOCKS
+    + """
   FROM pg_stat_bgwriter
 """
+)
 # PostgreSQL 17 moved the checkpointer's counters out of pg_stat_bgwriter (and backend fsyncs
 # into pg_stat_io, not read here).
-_PG17 = """
+_PG17 = (
+    """
 SELECT num_timed + num_requested AS checkpoints,
        write_time + sync_time AS checkpoint_ms,
        0 AS backend_fsyncs,
@@ -44,9 +49,12 @@ SELECT num_timed + num_requested AS checkpoints,
           FROM pg_stat_user_tables) AS autovacuums,
        (SELECT count(*) FROM pg_stat_activity
          WHERE backend_type = 'autovacuum worker') AS autovacuum_workers,
-       """ + _BLOCKS + """
+       """
+    + _BLOCKS
+    + """
   FROM pg_stat_checkpointer
 """
+)
 _GAUGES = frozenset({"autovacuum_workers", "load_1m", "l1_mb"})
 
 
