@@ -19,12 +19,10 @@ from prometheus_client.parser import text_string_to_metric_families
 _GC = "brisk_gc_pause_seconds"
 _PAUSE_OVER = "0.05"  # a bucket bound of brisk_gc_pause_seconds: pauses longer than 50 ms
 _LAG = "brisk_event_loop_lag_seconds"
-# Blocks the soak's database read from outside shared_buffers (the OS cache or the disk): when
-# the hot set no longer fits, queries slow with no more of them and no loop lag.
-_BLOCKS = """(SELECT blks_read FROM pg_stat_database WHERE datname = current_database())
-         AS blocks_read"""
-_PG = (
-    """
+# PostgreSQL's side; blocks_read counts what the soak's database read from outside
+# shared_buffers (the OS cache or the disk): when the hot set no longer fits there, queries
+# slow down with no more of them and no loop lag.
+_PG = """
 SELECT checkpoints_timed + checkpoints_req AS checkpoints,
        checkpoint_write_time + checkpoint_sync_time AS checkpoint_ms,
        buffers_backend_fsync AS backend_fsyncs,
@@ -32,16 +30,12 @@ SELECT checkpoints_timed + checkpoints_req AS checkpoints,
           FROM pg_stat_user_tables) AS autovacuums,
        (SELECT count(*) FROM pg_stat_activity
          WHERE backend_type = 'autovacuum worker') AS autovacuum_workers,
-       """
-    + _BLOCKS
-    + """
+       (SELECT blks_read FROM pg_stat_database WHERE datname = current_database()) AS blocks_read
   FROM pg_stat_bgwriter
 """
-)
 # PostgreSQL 17 moved the checkpointer's counters out of pg_stat_bgwriter (and backend fsyncs
 # into pg_stat_io, not read here).
-_PG17 = (
-    """
+_PG17 = """
 SELECT num_timed + num_requested AS checkpoints,
        write_time + sync_time AS checkpoint_ms,
        0 AS backend_fsyncs,
@@ -49,12 +43,9 @@ SELECT num_timed + num_requested AS checkpoints,
           FROM pg_stat_user_tables) AS autovacuums,
        (SELECT count(*) FROM pg_stat_activity
          WHERE backend_type = 'autovacuum worker') AS autovacuum_workers,
-       """
-    + _BLOCKS
-    + """
+       (SELECT blks_read FROM pg_stat_database WHERE datname = current_database()) AS blocks_read
   FROM pg_stat_checkpointer
 """
-)
 _GAUGES = frozenset({"autovacuum_workers", "load_1m", "l1_mb"})
 
 
