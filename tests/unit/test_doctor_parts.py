@@ -9,6 +9,7 @@ import pytest
 from brisk.doctor.budget import Budget, cost, verdict
 from brisk.doctor.cache import ratios_from_metrics
 from brisk.doctor.model import Report
+from brisk.doctor.tuning import suggested_shared_buffers
 from brisk.servers import display_url
 
 EXPOSITION = """\
@@ -108,3 +109,14 @@ def test_cascading_triggers_are_named_by_their_constraint_and_time_counts() -> N
     assert spent.over(Budget())
     assert not spent.over(Budget(ms=1000))
     assert spent.over(Budget(ms=1000, buffers=-1))
+
+
+@pytest.mark.parametrize(
+    ("hot_mib", "setting"),
+    [(0, "1MB"), (100, "128MB"), (1_600, "2GB"), (2_277, "4GB"), (2_877, "4GB")],
+)
+def test_the_shared_buffers_warning_names_a_setting_that_holds_the_hot_indexes(
+    hot_mib: int, setting: str
+) -> None:
+    """A quarter more than the hot indexes, rounded up to a power of two (M: 2.3-2.9 GiB)."""
+    assert suggested_shared_buffers(hot_mib * 2**20) == setting

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import asyncpg
 
 from brisk.doctor.model import Report
@@ -46,6 +48,26 @@ def _mib(size: int) -> str:
     return f"{size / 2**20:,.0f} MiB"
 
 
+# Room beside the hot indexes for the heap pages and the counters' rows the queries also read.
+HEADROOM = 1.25
+
+
+def suggested_shared_buffers(hot: int) -> str:
+    """A shared_buffers setting that holds `hot` bytes of index with room to spare: the next
+    power of two, as postgresql.conf writes it ('2GB', '512MB')."""
+    mib = 1 << max(0, math.ceil(math.log2(max(1, hot * HEADROOM / 2**20))))
+    return f"{mib // 1024}GB" if mib >= 1024 else f"{mib}MB"
+
+
+def _raise_it(hot: int) -> str:
+    wanted = suggested_shared_buffers(hot)
+    return (
+        f"set shared_buffers = '{wanted}' on the server (ALTER SYSTEM SET shared_buffers = "
+        f"'{wanted}', then restart PostgreSQL; keep it within about a quarter of the server's "
+        "memory, or give it more memory)"
+    )
+
+
 async def check_shared_buffers(conn: asyncpg.Connection, report: Report) -> None:
     """The hot queries' indexes are walked on every call: they should fit in shared_buffers;
     and the server's buffer hit ratio should show it."""
@@ -74,8 +96,8 @@ async def check_shared_buffers(conn: asyncpg.Connection, report: Report) -> None
             "shared_buffers",
             "shared_buffers",
             f"{_mib(shared)} holds less than the indexes the hot queries walk ({_mib(hot)}, "
-            f"{len(used)} indexes): their pages come from the OS cache or disk; raise it "
-            "(about a quarter of the machine's memory is the usual start)",
+            f"{len(used)} indexes): their pages come from the OS cache or disk; "
+            f"{_raise_it(hot)}",
         )
     if ratio is not None and hit + read >= MIN_BLOCKS_FOR_RATIO and ratio < GOOD_HIT_RATIO:
         report.add(
@@ -83,5 +105,6 @@ async def check_shared_buffers(conn: asyncpg.Connection, report: Report) -> None
             "shared_buffers",
             "hit_ratio",
             f"{ratio:.1%} of this database's buffer reads found the page in shared_buffers "
-            f"({read:,} reads elsewhere)",
+            f"({read:,} reads elsewhere): "
+            + (_raise_it(hot) if hot > shared else "the hot set fits: look for cold scans"),
         )
