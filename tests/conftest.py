@@ -27,6 +27,7 @@ TABLES = (
     "notifications",
     "comments",
     "favorites",
+    "favorite_tags",
     "article_tags",
     "tags",
     "articles",

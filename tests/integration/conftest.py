@@ -104,6 +104,30 @@ SELECT 'favorite-author', a.slug FROM favorites f JOIN articles a ON a.id = f.ar
 WHERE f.author_id <> a.author_id
 """
 
+# A favorite's links to its article's tags (migration 0018) missing or left over, and rows
+# naming an article that is gone (no foreign key holds them: migration 0019): (kind, id) rows.
+FAVORITE_TAG_MISMATCHES = """
+SELECT 'favorite-tag', w.user_id || '/' || w.tag_id || '/' || w.article_id FROM (
+    (SELECT f.user_id, x.tag_id, f.article_created_at, f.article_id
+     FROM favorites f JOIN article_tags x ON x.article_id = f.article_id
+     EXCEPT ALL
+     SELECT user_id, tag_id, article_created_at, article_id FROM favorite_tags)
+    UNION ALL
+    (SELECT user_id, tag_id, article_created_at, article_id FROM favorite_tags
+     EXCEPT ALL
+     SELECT f.user_id, x.tag_id, f.article_created_at, f.article_id
+     FROM favorites f JOIN article_tags x ON x.article_id = f.article_id)
+) w
+"""
+ORPHANS = """
+SELECT 'orphan-' || o.kind, o.article_id::text FROM (
+    SELECT 'favorite', article_id FROM favorites
+    UNION ALL SELECT 'comment', article_id FROM comments
+    UNION ALL SELECT 'notification', article_id FROM notifications WHERE article_id IS NOT NULL
+) o (kind, article_id)
+WHERE NOT EXISTS (SELECT FROM articles a WHERE a.id = o.article_id)
+"""
+
 # Readers whose stored feed total (migration 0015) differs from the articles of the authors
 # they follow: (kind, name) rows, none when the counters are right.
 FEED_MISMATCHES = """

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import httpx
+import pytest
 
+from brisk.articles import repository as articles
+from brisk.db.pool import Connection
 from tests.integration.conftest import (
     AUTHOR_TAG_MISMATCHES,
     FAVORITE_AUTHOR_MISMATCHES,
+    FAVORITE_TAG_MISMATCHES,
     FEED_MISMATCHES,
+    ORPHANS,
     Api,
     assert_error,
     table_counts,
@@ -66,6 +73,15 @@ async def test_filters_and_total_count(client: httpx.AsyncClient, api: Api) -> N
     assert await slugs("tag=b&favorited=jake") == (1, ["anna 0"])
     assert await slugs("tag=a&favorited=jake") == (0, [])
     assert await slugs("author=nobody") == (0, [])
+    # A favorite's tag links (migration 0018) follow a retag and go with an unfavorite.
+    retag = {"article": {"tagList": ["a"]}}
+    await client.put(f"/api/articles/{theirs['slug']}", json=retag, headers=anna.auth)
+    assert await slugs("tag=b&favorited=jake") == (0, [])
+    assert await slugs("tag=a&favorited=jake") == (1, ["anna 0"])
+    assert await slugs("tag=a&favorited=anna&limit=2") == (3, ["anna 0", "jake 1"])
+    await client.delete(f"/api/articles/{theirs['slug']}/favorite", headers=jake.auth)
+    assert await slugs("tag=a&favorited=jake") == (0, [])
+    assert await slugs("tag=a&favorited=anna") == (3, ["anna 0", "jake 1", "jake 0"])
 
 
 async def test_feed_shows_followed_authors_only(client: httpx.AsyncClient, api: Api) -> None:
@@ -182,6 +198,10 @@ async def test_stored_totals_match_real_counts_after_writes(
         + FEED_MISMATCHES
         + "UNION ALL"
         + FAVORITE_AUTHOR_MISMATCHES
+        + "UNION ALL"
+        + FAVORITE_TAG_MISMATCHES
+        + "UNION ALL"
+        + ORPHANS
     )
     assert mismatches == []
     listed = (await client.get("/api/articles?author=jake")).json()
@@ -211,3 +231,50 @@ async def test_feed_pages_interleave_authors_in_time_order(
         assert body["articlesCount"] == 7
         pages += [a["title"] for a in body["articles"]]
     assert pages == titles  # each author reads only limit + offset of theirs; nothing is lost
+
+
+@pytest.mark.parametrize("write", ["favorite", "comments"])
+async def test_a_write_that_waits_for_the_articles_delete_leaves_nothing_behind(
+    client: httpx.AsyncClient, api: Api, db: asyncpg.Connection, write: str
+) -> None:
+    """Favorites, their tag links, comments and notifications hold their article by its row
+    lock, not a foreign key (migrations 0018, 0019): one that starts while the article's delete
+    holds the row waits for it, then finds no article, rather than writing rows about it."""
+    jake, anna = await api.register("jake"), await api.register("anna")
+    created = await api.create_article(jake, "Going", ["x"])
+    url = f"/api/articles/{created['slug']}/{write}"
+    body = {"comment": {"body": "late"}} if write == "comments" else None
+    async with db.transaction():  # what delete_article does first, then its own row
+        await db.execute("SELECT id FROM articles WHERE slug = $1 FOR UPDATE", created["slug"])
+        waiting = asyncio.ensure_future(client.post(url, json=body, headers=anna.auth))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+        await db.execute("DELETE FROM articles WHERE slug = $1", created["slug"])
+    assert_error(await waiting, 404)
+    assert await db.fetch(ORPHANS + "UNION ALL" + FAVORITE_TAG_MISMATCHES) == []
+    for table in ("favorites", "favorite_tags", "comments", "notifications"):
+        assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table
+
+
+async def test_a_favorite_that_waits_for_a_retag_links_the_new_tags(
+    client: httpx.AsyncClient, api: Api, db: asyncpg.Connection
+) -> None:
+    """The favorite locks the article before it reads its tags (get-article-id-by-slug): in
+    one statement it would read them from a snapshot taken before the retag committed."""
+    jake, anna = await api.register("jake"), await api.register("anna")
+    created = await api.create_article(jake, "Retagged", ["old"])
+    async with db.transaction():  # what update_article does, with the new tags
+        article_id = await db.fetchval(
+            "SELECT id FROM articles WHERE slug = $1 FOR UPDATE", created["slug"]
+        )
+        await articles.set_tags(
+            Connection(db, []), article_id=article_id, tags=["new"], replace=True
+        )
+        url = f"/api/articles/{created['slug']}/favorite"
+        waiting = asyncio.ensure_future(client.post(url, headers=anna.auth))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+    assert (await waiting).status_code == 200
+    assert await db.fetch(FAVORITE_TAG_MISMATCHES) == []
+    body = (await client.get("/api/articles?favorited=anna&tag=new")).json()
+    assert body["articlesCount"] == 1

@@ -13,6 +13,7 @@ from brisk.db.counters import recount
 from brisk.db.pool import Connection
 from brisk.notifications import repository as notifications
 from brisk.users import repository as users
+from tests.integration.conftest import FAVORITE_TAG_MISMATCHES, ORPHANS
 
 FANS = 250  # more than four batches of favorites (50 a statement)
 COMMENTERS = 230
@@ -26,8 +27,9 @@ WHERE u.favorited_articles_count <> (SELECT count(*) FROM favorites f WHERE f.us
 
 
 async def _popular_article(db: asyncpg.Connection) -> int:
-    """User 1's article, favorited by FANS others and commented on by COMMENTERS, each with
-    the notification the write paths would have written; the counters recounted."""
+    """User 1's article tagged a and b, favorited by FANS others (with their tag links) and
+    commented on by COMMENTERS, each with the notification the write paths would have
+    written; the counters recounted."""
     await db.execute(
         "INSERT INTO users (username, email, password_hash)"
         " SELECT 'u' || i, 'u' || i || '@example.com', 'x' FROM generate_series(1, $1) i",
@@ -39,9 +41,17 @@ async def _popular_article(db: asyncpg.Connection) -> int:
     )
     await db.execute(
         "INSERT INTO favorites (user_id, article_id, article_created_at, author_id)"
-        " SELECT i, $1, now(), 1 FROM generate_series(2, $2) i",
+        " SELECT i, a.id, a.created_at, 1 FROM articles a, generate_series(2, $2) i"
+        " WHERE a.id = $1",
         article_id,
         FANS + 1,
+    )
+    tags = ["a", "b"]
+    await articles.set_tags(Connection(db, []), article_id=article_id, tags=tags, replace=False)
+    await db.execute(
+        "INSERT INTO favorite_tags (user_id, tag_id, article_created_at, article_id)"
+        " SELECT f.user_id, at.tag_id, f.article_created_at, f.article_id"
+        " FROM favorites f JOIN article_tags at ON at.article_id = f.article_id"
     )
     await db.execute(
         "INSERT INTO comments (article_id, author_id, body)"
@@ -67,14 +77,35 @@ async def test_deleting_a_popular_article_removes_all_it_holds_in_batches(
     async with db.transaction():
         await articles.delete_article(conn, article_id=article_id)
 
-    for table in ("articles", "favorites", "comments", "notifications", "article_tags"):
+    tables = ("articles", "favorites", "favorite_tags", "comments", "notifications", "article_tags")
+    for table in tables:
         assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table
     assert await db.fetch(_MISMATCHED_COUNTERS) == []
+    assert await db.fetch(ORPHANS) == []
     # Each set went a bounded batch a statement, plus the one that found nothing left.
+    assert statements["unlink-favorite-tags"] == -(-FANS // 50) + 1
     assert statements["delete-article-favorites"] == -(-FANS // 50) + 1
     assert statements["delete-article-comments"] == -(-COMMENTERS // 100) + 1
     assert statements["delete-article-notifications"] == -(-(FANS + COMMENTERS) // 100) + 1
     assert statements["delete-article"] == 1
+
+
+async def test_retagging_a_popular_article_moves_its_favorites_links_in_batches(
+    db: asyncpg.Connection,
+) -> None:
+    article_id = await _popular_article(db)
+    statements: Counter[str] = Counter()
+    conn = Connection(db, [lambda name, _seconds: statements.update([name])])
+
+    await articles.set_tags(conn, article_id=article_id, tags=["b", "c"], replace=True)
+
+    assert await db.fetch(FAVORITE_TAG_MISMATCHES) == []
+    tagged = (
+        "SELECT count(*) FROM favorite_tags ft JOIN tags t ON t.id = ft.tag_id WHERE t.name = $1"
+    )
+    assert [await db.fetchval(tagged, tag) for tag in "abc"] == [0, FANS, FANS]
+    assert statements["unlink-favorite-tags"] == -(-FANS // 50) + 1
+    assert statements["link-favorite-tags"] == -(-FANS // 50) + 1
 
 
 async def test_mark_read_up_to_marks_the_whole_backlog_in_batches(

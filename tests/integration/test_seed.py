@@ -17,7 +17,9 @@ from tests.conftest import create_scratch_database, drop_database
 from tests.integration.conftest import (
     AUTHOR_TAG_MISMATCHES,
     FAVORITE_AUTHOR_MISMATCHES,
+    FAVORITE_TAG_MISMATCHES,
     FEED_MISMATCHES,
+    ORPHANS,
 )
 
 pytestmark = pytest.mark.integration
@@ -40,6 +42,7 @@ TABLES = (
     "favorites",
     "comments",
     "notifications",
+    "favorite_tags",
 )
 
 
@@ -141,6 +144,8 @@ async def test_stored_counters_equal_real_counts(db: asyncpg.Connection) -> None
     assert await db.fetchval("SELECT count(*) FROM author_tag_counts") > 0
     assert await db.fetch(FEED_MISMATCHES) == []
     assert await db.fetch(FAVORITE_AUTHOR_MISMATCHES) == []
+    assert await db.fetch(FAVORITE_TAG_MISMATCHES) == []
+    assert await db.fetch(ORPHANS) == []
     assert await db.fetchval("SELECT count(*) FROM feed_counts WHERE articles_count > 0") > 0
 
 
@@ -247,7 +252,7 @@ async def test_foreign_key_check_catches_an_orphan(
         await db.execute("SET LOCAL session_replication_role = replica")
         await db.execute(
             "INSERT INTO favorites (user_id, article_id, article_created_at, author_id)"
-            " VALUES (1, 999999, now(), 1)"
+            " VALUES (999999, 1, now(), 1)"  # no such user
         )
         with pytest.raises(RuntimeError, match="favorites"):
             await seed_module._check(db, seeded[2], foreign_keys=True, report=lambda *_: None)

@@ -147,28 +147,19 @@ FROM page CROSS JOIN LATERAL (
 -- include: article-from-page
 
 -- name: list-articles-favorited-by-tagged
--- A user's favorites with a tag (rare): the user's favorites drive, the tag is a probe.
+-- A favoriter's favorites keep their articles' tags (migration 0018): those with a tag are the
+-- head of one index range in page order, and their total counts that range from the index.
 WITH page AS (
-    SELECT f.article_id AS id FROM favorites f
-    WHERE f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
-      -- A probe of the link's primary key per favorite, in page order: OFFSET 0 keeps the
-      -- planner from hashing the tag's every link (221,380 for the busiest tag at M).
-      AND EXISTS (
-          SELECT 1 FROM article_tags at
-          WHERE at.article_id = f.article_id
-            AND at.tag_id = (SELECT id FROM tags WHERE name = $4)
-          OFFSET 0)
-    ORDER BY f.article_created_at DESC, f.article_id DESC LIMIT {limit} OFFSET $2
+    SELECT ft.article_id AS id FROM favorite_tags ft
+    WHERE ft.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
+      AND ft.tag_id = (SELECT id FROM tags WHERE name = $4)
+    ORDER BY ft.article_created_at DESC, ft.article_id DESC LIMIT {limit} OFFSET $2
 )
 -- include: card-columns
      , (
-         SELECT count(*) FROM favorites f
-         WHERE f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
-           AND EXISTS (
-               SELECT 1 FROM article_tags at
-               WHERE at.article_id = f.article_id
-                 AND at.tag_id = (SELECT id FROM tags WHERE name = $4)
-               OFFSET 0)) AS total
+         SELECT count(*) FROM favorite_tags ft
+         WHERE ft.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($3))
+           AND ft.tag_id = (SELECT id FROM tags WHERE name = $4)) AS total
 FROM page CROSS JOIN LATERAL (
 -- include: article-columns
 -- include: article-from-page
@@ -222,12 +213,10 @@ WHERE f.user_id = (SELECT id FROM users WHERE username_key(username) = username_
       WHERE at.article_id = f.article_id AND at.tag_id = (SELECT id FROM tags WHERE name = $2)));
 
 -- name: count-articles-favorited-by-tagged
-SELECT count(*) FROM favorites f
-WHERE f.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($1))
-  AND EXISTS (
-      SELECT 1 FROM article_tags at
-      WHERE at.article_id = f.article_id AND at.tag_id = (SELECT id FROM tags WHERE name = $2)
-      OFFSET 0);  -- a probe per favorite, as in list-articles-favorited-by-tagged
+-- The favoriter's links to the tag (migration 0018), counted from one index range.
+SELECT count(*) FROM favorite_tags ft
+WHERE ft.user_id = (SELECT id FROM users WHERE username_key(username) = username_key($1))
+  AND ft.tag_id = (SELECT id FROM tags WHERE name = $2);
 
 -- name: count-feed
 -- The feed's total is a counter per reader (migration 0015), not a sum over their followees.
@@ -237,7 +226,12 @@ SELECT coalesce((SELECT articles_count FROM feed_counts WHERE user_id = $1), 0);
 SELECT id, author_id, title FROM articles WHERE slug = $1 FOR UPDATE;
 
 -- name: get-article-id-by-slug
-SELECT id, author_id FROM articles WHERE slug = $1;
+-- A favorite's first statement. FOR KEY SHARE, the lock a foreign key to the article takes,
+-- held until the favorite commits: the favorite, its tag links and its notification have no
+-- such key (migrations 0018, 0019), so an article's retag or delete (which lock its row FOR
+-- UPDATE first) either finishes before the favorite's next statements read the article and
+-- its tags, or waits for the favorite's commit and then sees what it wrote.
+SELECT id, author_id FROM articles WHERE slug = $1 FOR KEY SHARE;
 
 -- name: create-article
 -- The article and the totals that count it change in one statement.
@@ -284,9 +278,10 @@ WHERE id = $1;
 -- the last key the previous one removed: a statement costs the same however popular the
 -- article, and never re-reads the index entries its own transaction already deleted (they
 -- stay in the index until VACUUM, invisible but visited); `= ANY(ARRAY(...))` keeps the batch
--- a primary-key lookup per row in every plan, never a hash join over the table. What the
--- article's row then cascades to is gone: its delete is a probe per referencing table (which
--- still walks the index entries the batches deleted in this transaction).
+-- a primary-key lookup per row in every plan, never a hash join over the table. The
+-- article's row goes last, and cascades only to its tag links (already unlinked): favorites,
+-- notifications and comments hold it by its lock, not a foreign key (migration 0019), whose
+-- cascade would walk again the index entries the batches deleted in this transaction.
 
 -- name: delete-article-notifications
 -- Its favorites' and comments' notifications. Returns the last id removed (NULL when none was
@@ -344,6 +339,37 @@ WITH removed AS (
 )
 SELECT max(user_id) FROM removed;
 
+-- name: unlink-favorite-tags
+-- A retag or a delete, before unlink-article-tags: the links of a batch of 50 of the
+-- article's favoriters (after user $2) to its tags (migration 0018), each found by its whole
+-- key and deleted by row address (links are never updated; see delete-article-favorites).
+-- Returns the last favoriter of the batch, NULL when none was left.
+WITH fans AS (
+    SELECT user_id FROM favorites WHERE article_id = $1 AND user_id > $2
+    ORDER BY user_id LIMIT 50
+), unlinked AS (
+    DELETE FROM favorite_tags WHERE ctid = ANY(ARRAY(
+        SELECT ft.ctid FROM fans f CROSS JOIN article_tags at
+        JOIN favorite_tags ft ON ft.user_id = f.user_id AND ft.tag_id = at.tag_id
+         AND ft.article_created_at = at.created_at AND ft.article_id = at.article_id
+        WHERE at.article_id = $1))
+)
+SELECT max(user_id) FROM fans;
+
+-- name: link-favorite-tags
+-- A retag, after link-article-tags: a batch of 50 favoriters (after user $2) linked to the
+-- article's new tags. Returns the last favoriter of the batch, NULL when none was left.
+WITH fans AS (
+    SELECT user_id FROM favorites WHERE article_id = $1 AND user_id > $2
+    ORDER BY user_id LIMIT 50
+), linked AS (
+    INSERT INTO favorite_tags (user_id, tag_id, article_created_at, article_id)
+    SELECT f.user_id, at.tag_id, at.created_at, at.article_id
+    FROM fans f CROSS JOIN article_tags at WHERE at.article_id = $1
+    ON CONFLICT DO NOTHING
+)
+SELECT max(user_id) FROM fans;
+
 -- name: create-tags
 -- A concurrent insert of the same new tag makes this wait, then skip; the next statement
 -- (a new snapshot under READ COMMITTED) sees the committed row.
@@ -381,12 +407,17 @@ FROM unlinked u
 WHERE c.author_id = u.author_id AND c.tag_id = u.tag_id;
 
 -- name: create-favorite
--- The counters move in the same statement as the row, and only when the row is new; a row
--- comes back only then.
+-- The counters and the links to the article's tags (migration 0018) change in the same
+-- statement as the row, and only when the row is new; a row comes back only then.
 WITH added AS (
     INSERT INTO favorites (user_id, article_id, article_created_at, author_id)
     SELECT $1, a.id, a.created_at, a.author_id FROM articles a WHERE a.id = $2
     ON CONFLICT DO NOTHING RETURNING user_id, article_id
+), tagged AS (
+    INSERT INTO favorite_tags (user_id, tag_id, article_created_at, article_id)
+    SELECT ad.user_id, at.tag_id, at.created_at, at.article_id
+    FROM added ad JOIN article_tags at ON at.article_id = ad.article_id
+    ON CONFLICT DO NOTHING
 ), by_user AS (
     UPDATE users SET favorited_articles_count = favorited_articles_count + 1
     WHERE id IN (SELECT user_id FROM added)
@@ -398,6 +429,11 @@ RETURNING id;
 -- name: delete-favorite
 WITH removed AS (
     DELETE FROM favorites WHERE user_id = $1 AND article_id = $2 RETURNING user_id, article_id
+), untagged AS (
+    DELETE FROM favorite_tags ft
+    USING removed r, article_tags at
+    WHERE at.article_id = r.article_id AND ft.user_id = r.user_id AND ft.tag_id = at.tag_id
+      AND ft.article_created_at = at.created_at AND ft.article_id = r.article_id
 ), by_user AS (
     UPDATE users SET favorited_articles_count = favorited_articles_count - 1
     WHERE id IN (SELECT user_id FROM removed)

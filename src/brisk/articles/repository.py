@@ -149,7 +149,7 @@ async def release_article(db: Executor, *, article_id: int) -> None:
     Its favorites, notifications and comments go in bounded batches (see queries.sql), so
     each statement costs the same for an article with 50,000 favorites as for one with none;
     the request's total still grows with them."""
-    await db.execute(Q["unlink-article-tags"], article_id)
+    await _unlink_tags(db, article_id=article_id)
     await drain(db, Q["delete-article-favorites"], article_id, _FIRST_ID)
     removed = await drain(db, Q["delete-article-notifications"], article_id, _FIRST_ID)
     await release_unread(db, Counter(r for (unread,) in removed for r in unread or ()))
@@ -157,20 +157,31 @@ async def release_article(db: Executor, *, article_id: int) -> None:
 
 
 async def delete_article(db: Executor, *, article_id: int) -> None:
-    """Release what the article holds, then delete it (one transaction): its row's cascades
-    then find nothing left to remove; then it leaves its author's followers' feed totals."""
+    """Release what the article holds, then delete it (one transaction; nothing is left for
+    its row to cascade to); then it leaves its author's followers' feed totals."""
     await release_article(db, article_id=article_id)
     author_id = await db.fetchval(Q["delete-article"], article_id)
     if author_id is not None:
         await _move_feed_counts(db, author_id=author_id, by=-1)
 
 
+async def _unlink_tags(db: Executor, *, article_id: int) -> None:
+    """The article's tag links, and its favorites' links to those tags (a batch of favoriters
+    a statement: migration 0018)."""
+    await drain(db, Q["unlink-favorite-tags"], article_id, _FIRST_ID)
+    await db.execute(Q["unlink-article-tags"], article_id)
+
+
 async def set_tags(db: Executor, *, article_id: int, tags: list[str], replace: bool) -> None:
+    """Link the article to `tags` (after unlinking its current ones when `replace`); its
+    favorites follow, a batch of favoriters a statement (a new article has none)."""
     if replace:
-        await db.execute(Q["unlink-article-tags"], article_id)
+        await _unlink_tags(db, article_id=article_id)
     if tags:
         await db.execute(Q["create-tags"], tags)
         await db.execute(Q["link-article-tags"], article_id, tags)
+        if replace:
+            await drain(db, Q["link-favorite-tags"], article_id, _FIRST_ID)
 
 
 async def create_favorite(db: Executor, *, user_id: int, article_id: int) -> bool:

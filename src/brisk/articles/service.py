@@ -272,7 +272,7 @@ class ArticleService:
             current = await self._owned(tx, slug=slug, viewer_id=viewer_id, action="delete")
             await repo.delete_article(tx, article_id=current["id"])
             keys = self.cache.keys
-            # The cascade removed the notifications about this article; all were the author's.
+            # The batches removed the notifications about this article; all were the author's.
             stale = await self.cache.stale(
                 tx,
                 [

@@ -19,9 +19,12 @@ WHERE a.slug = $1
 ORDER BY c.created_at DESC, c.id DESC;
 
 -- name: create-comment
+-- FOR KEY SHARE, the lock a foreign key to the article would take (migration 0019): held until
+-- the comment and its notification commit, so the article's delete (which locks it FOR UPDATE
+-- first) waits and then removes them; a comment that waited for a delete finds no article.
 WITH added AS (
     INSERT INTO comments (article_id, author_id, body)
-    SELECT a.id, $2, $3 FROM articles a WHERE a.slug = $1
+    SELECT a.id, $2, $3 FROM articles a WHERE a.slug = $1 FOR KEY SHARE
     RETURNING id, body, created_at, updated_at, author_id
 )
 SELECT added.id, added.body,

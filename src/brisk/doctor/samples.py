@@ -135,6 +135,8 @@ ARGS: dict[str, Callable[[Sample], tuple[Any, ...]]] = {
     "create-tags": lambda s: (["explain-tag", s.tag],),
     "link-article-tags": lambda s: (s.article_id, [s.tag]),
     "unlink-article-tags": lambda s: (s.article_id,),
+    "unlink-favorite-tags": lambda s: (s.article_id, 0),
+    "link-favorite-tags": lambda s: (s.article_id, 0),
     "create-favorite": lambda s: (s.viewer_id, s.article_id),
     "delete-favorite": lambda s: (s.viewer_id, s.article_id),
     "list-comments": lambda s: (s.slug, s.viewer_id, 100, 0),

@@ -12,7 +12,7 @@ from brisk.db.migrations import migrate
 from brisk.lab.seed import SCALES, ProgressFn, drop_secondary_indexes, seed_database
 
 # Bumped when the seeded data would differ for the same scale and seed: old sets are reloaded.
-DATASET_VERSION = 7
+DATASET_VERSION = 8
 
 
 def with_database(url: str, name: str) -> str:

@@ -63,9 +63,10 @@ _COLUMN_NAMES = {
     "comments": "article_id author_id body created_at updated_at",
 }
 _COLUMNS = {table: names.split() for table, names in _COLUMN_NAMES.items()}
-# Notifications come last: derived from the rows above (see _load_notifications), not copied;
-# the (author, tag) and feed totals are filled by the recount.
-_LOADED = (*_COLUMNS, "notifications")
+# Notifications and the favorites' tag links come last: derived from the rows above (see
+# _load_notifications, _FAVORITE_TAGS), not copied; the (author, tag) and feed totals are
+# filled by the recount.
+_LOADED = (*_COLUMNS, "notifications", "favorite_tags")
 _TABLES = (*_LOADED, "author_tag_counts", "feed_counts")
 # How long before the data set ends each user last read their notifications, at most.
 _LAST_READ_DAYS = 180
@@ -228,7 +229,18 @@ async def _load(
         status = await conn.copy_records_to_table(table, records=rows, columns=_COLUMNS[table])
         counts[table] = int(status.split()[-1])
     counts["notifications"] = await _load_notifications(conn, plan, report)
+    report("favorite_tags", 0, 1)
+    counts["favorite_tags"] = int((await conn.execute(_FAVORITE_TAGS)).split()[-1])
+    report("favorite_tags", counts["favorite_tags"], counts["favorite_tags"])
     return counts
+
+
+# What create-favorite writes beside each favorite (migration 0018): a link per article tag.
+_FAVORITE_TAGS = """
+INSERT INTO favorite_tags (user_id, tag_id, article_created_at, article_id)
+SELECT f.user_id, at.tag_id, f.article_created_at, f.article_id
+FROM favorites f JOIN article_tags at ON at.article_id = f.article_id
+"""
 
 
 _NOTIFICATIONS = """

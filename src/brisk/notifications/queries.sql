@@ -95,6 +95,10 @@ WHERE u.id = r.recipient_id AND r.unread > 0;
 -- The writes run in their cause's transaction. Each decides in SQL whether there is anyone to
 -- tell: nobody is notified of their own action, and the unique partial indexes of migration
 -- 0004 make a repeated follow or favorite add nothing.
+-- A notification about an article has no foreign key to it (migration 0019): each of these
+-- runs after a statement of its transaction that holds FOR KEY SHARE on the article's row
+-- (the favorite's get-article-id-by-slug, create-comment), so the article cannot go before
+-- they commit, and its delete removes what they wrote.
 
 -- fragment: count-unread
 -- Ends a statement whose `added` CTE returns the recipient of a notification it wrote: that
