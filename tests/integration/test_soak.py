@@ -52,6 +52,7 @@ def test_short_soak_reports_windows_memory_errors_and_p99(
         assert {"gc_pause_ms", "l1_misses", "checkpoints", "autovacuums", "load_1m"} <= set(facts)
         assert facts["loop_lag_ms"] >= 0
         assert facts["blocks_read"] >= 0
+        assert facts["runqueue_ms"] >= 0
     assert sum(w["facts"]["queries"] + w["facts"]["l1_misses"] for w in report["windows"]) > 0
     # The soak's first reads of its fresh copy come from outside shared_buffers.
     assert sum(w["facts"]["blocks_read"] for w in report["windows"]) > 0

@@ -107,14 +107,14 @@ def soak_server(
     # A fixed number of windows of measured load (each generator run also starts and drains,
     # so the wall time is a little longer than `seconds`).
     count = max(1, math.ceil(soak.seconds / soak.window_seconds))
-    seen = snapshot(url, database_url)
+    seen = snapshot(url, database_url, pid)
     for index in range(count):
         seconds = min(soak.window_seconds, soak.seconds - index * soak.window_seconds)
         step(f"soak: window {index + 1}/{count} at {rate:g} req/s")
         with held(lock):
             result = drive(url, requests_file, max(1.0, seconds), rate=rate, cpu=generator)
         windows.append(_window(len(windows) + 1, started, result, rss_bytes(pid)))
-        now = snapshot(url, database_url)
+        now = snapshot(url, database_url, pid)
         windows[-1]["facts"] = window_facts(seen, now)
         seen = now
     return _report(capacity.throughput_rps, rate, rss_start, windows)
@@ -241,7 +241,7 @@ FACTS = {
     "p99 ms": "p99_ms", "gc pauses > 50 ms": "gc_pauses_over_50ms", "gc ms": "gc_pause_ms",
     "full gcs": "gc2_pauses", "l1 misses": "l1_misses", "l2 misses": "l2_misses",
     "queries": "queries", "ms a query": "ms_per_query", "pool wait ms": "pool_wait_ms",
-    "loop lag ms": "loop_lag_ms", "blocks read": "blocks_read",
+    "loop lag ms": "loop_lag_ms", "run queue ms": "runqueue_ms", "blocks read": "blocks_read",
     "checkpoints": "checkpoints", "autovacuums": "autovacuums", "load 1m": "load_1m",
     "l1 MB": "l1_mb",
 }  # fmt: skip

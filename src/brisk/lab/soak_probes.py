@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -103,8 +104,18 @@ async def _database(url: str) -> dict[str, float]:
     return {k: float(v) for k, v in dict(row or {}).items()}
 
 
-def snapshot(server_url: str, database_url: str | None) -> dict[str, float]:
-    found = _scrape(server_url)
+def runqueue_ms(pid: int) -> dict[str, float]:
+    """How long the process's main thread has waited, runnable, for a CPU (Linux schedstat):
+    time a busy machine took from it, which its own loop-lag figure cannot tell apart."""
+    try:
+        waited_ns = int(Path(f"/proc/{pid}/schedstat").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return {}
+    return {"runqueue_ms": waited_ns / 1e6}
+
+
+def snapshot(server_url: str, database_url: str | None, pid: int | None = None) -> dict[str, float]:
+    found = _scrape(server_url) | (runqueue_ms(pid) if pid else {})
     if database_url:
         found |= asyncio.run(_database(database_url))
     return found | {"load_1m": os.getloadavg()[0]}
