@@ -198,6 +198,12 @@ class TelemetrySettings(BaseModel):
     # The lines are written in batches (at most PIPE_BUF bytes each), at the latest this long
     # after a request; 0: one write per line, at once (docs/BENCHMARKS.md, issue 16).
     access_log_flush_seconds: float = Field(default=0.1, ge=0, le=5)
+    # One in this many of the fast path's ordinary answers (an L1 hit answered before routing,
+    # status < 400, faster than slow_query_seconds) gets a line, which says so
+    # (`"sample_every"`); every other request always does, and the metrics count every one.
+    # A line costs more than the rest of the fast path's telemetry together (ADR 0026); 1: a
+    # line for every request.
+    access_log_sample_every: int = Field(default=16, ge=1)
     # Route templates left out of the access log (still measured), e.g. the load balancer's
     # probes and Prometheus' scrapes: '["/health/live", "/health/ready", "/metrics"]'.
     access_log_exclude: list[str] = []

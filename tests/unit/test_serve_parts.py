@@ -149,7 +149,9 @@ async def test_in_flight_settles_or_says_it_did_not() -> None:
 def _log_requests(log: AccessLog, count: int) -> None:
     scope = {"path": '/api/articles/a"b\\c\u00e9\n'}
     for n in range(count):
-        log.request(scope, "GET", "/api/articles/{slug}", 200, 0.001, RequestTiming(f"id-{n}"))
+        log.request(
+            scope, "GET", "/api/articles/{slug}", 200, 0.001, RequestTiming.of(b"id-%d" % n)
+        )
 
 
 async def test_the_batched_access_log_keeps_every_line_whole() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from typing import Any
 
 import httpx
 import orjson
@@ -14,11 +15,28 @@ from fastapi import APIRouter, FastAPI
 
 from brisk.observability.logs import AccessLog
 from brisk.observability.metrics import Metrics
+from brisk.observability.middleware import ROUTE_KEY
 from brisk.observability.observers import CacheObserver, QueryObserver
 from brisk.observability.setup import Telemetry
 from brisk.settings import TelemetrySettings
 
 DURATION = "http_server_request_duration_seconds"
+
+
+class FastPath:
+    """Answers /fast/<status> before routing, as the cache's fast path does."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/fast/"):
+            await self.app(scope, receive, send)
+            return
+        scope[ROUTE_KEY] = "/fast/{status}"
+        status = int(scope["path"].rsplit("/", 1)[1])
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
 
 
 class Harness:
@@ -53,6 +71,7 @@ class Harness:
 
         self.app = FastAPI()
         self.app.include_router(router, prefix="/api")
+        self.app.add_middleware(FastPath)
         self.telemetry = Telemetry(
             TelemetrySettings(**settings),  # type: ignore[arg-type]
             metrics=self.metrics,
@@ -235,3 +254,45 @@ def test_cache_results_are_counted_by_layer_family_and_result() -> None:
     assert get("brisk_cache_requests_total", {**labels, "result": "miss"}) == 1
     assert get("brisk_cache_requests_total", {**labels, "result": "error"}) == 1
     assert get("brisk_cache_operation_duration_seconds_count", {"layer": "l2"}) == 4
+    for _ in range(3):  # what L1 reports: 0.0, counted in the first bucket
+        observe("l1", "article", "hit", 0.0)
+    metrics.flush()
+    first = {"layer": "l1", "le": "1e-05"}
+    assert get("brisk_cache_operation_duration_seconds_bucket", first) == 3
+    assert get("brisk_cache_operation_duration_seconds_sum", {"layer": "l1"}) == 0
+
+
+async def test_fast_path_answers_are_sampled_but_every_request_is_counted() -> None:
+    h = Harness(access_log_sample_every=4)
+    async with h.client() as client:
+        for _ in range(10):
+            assert (await client.get("/fast/200")).status_code == 200
+        for _ in range(3):  # errors, routed requests and a client's own id: always a line
+            await client.get("/fast/404")
+            await client.get("/api/things/x")
+        await client.get("/fast/200", headers={"x-request-id": "look-me-up"})
+    assert h.count("GET", "/fast/{status}", 200) == 11
+    assert h.count("GET", "/fast/{status}", 404) == 3
+    entries = [orjson.loads(line) for line in h.lines]
+    ordinary = [e for e in entries if e["status"] == 200 and e["route"] == "/fast/{status}"]
+    assert [e["sample_every"] for e in ordinary] == [4, 4, 1]  # 10 answers: lines at 4 and 8
+    assert ordinary[-1]["request_id"] == "look-me-up"
+    assert [e["sample_every"] for e in entries if e["status"] == 404] == [1, 1, 1]
+    assert len([e for e in entries if e["route"] == "/api/things/{name}"]) == 3
+
+
+async def test_slow_fast_path_answers_always_get_a_line() -> None:
+    h = Harness(access_log_sample_every=100, slow_query_seconds=1e-9)
+    async with h.client() as client:
+        for _ in range(5):
+            await client.get("/fast/200")
+    assert [orjson.loads(line)["sample_every"] for line in h.lines] == [1] * 5
+
+
+async def test_by_default_a_sampled_line_stands_for_sixteen() -> None:
+    h = Harness()
+    async with h.client() as client:
+        for _ in range(32):
+            await client.get("/fast/304")
+    assert h.count("GET", "/fast/{status}", 304) == 32
+    assert [orjson.loads(line)["sample_every"] for line in h.lines] == [16, 16]

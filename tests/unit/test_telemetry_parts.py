@@ -80,7 +80,7 @@ def test_json_log_lines_carry_the_request_id_and_extras() -> None:
         {"name": "brisk.slow_query", "levelname": "WARNING", "msg": "slow query"}
     )
     record.query = "list-articles"
-    token = current_timing.set(RequestTiming("req-1"))
+    token = current_timing.set(RequestTiming.of(b"req-1"))
     try:
         line = JsonFormatter().format(record)
     finally:

@@ -6,28 +6,29 @@ from contextvars import ContextVar
 
 
 class RequestTiming:
-    """Where one request's time went; tasks it starts share it (they copy the context)."""
+    """Where one request's time went; tasks it starts share it (they copy the context).
 
-    __slots__ = (
-        "cache_calls",
-        "cache_hits",
-        "cache_misses",
-        "cache_seconds",
-        "db_queries",
-        "db_seconds",
-        "request_id",
-    )
+    No `__init__`: the fields start as the class's zeros, so making one per request is an
+    allocation and no Python call (a call was ~1,500 instructions of a fast-path request's
+    telemetry, callgrind, docs/BENCHMARKS.md). `request_id` is the bytes of the X-Request-ID
+    header: well-formed ids only, so they need no JSON escaping.
+    """
 
-    def __init__(self, request_id: str) -> None:
-        self.request_id = request_id
-        self.db_seconds = 0.0
-        self.db_queries = 0
-        self.cache_seconds = 0.0
-        self.cache_calls = 0
-        # Lookups answered by a cache layer, and lookups that found nothing in the last layer
-        # (Redis missed, failed or was bypassed): the lab's hit ratio per request kind.
-        self.cache_hits = 0
-        self.cache_misses = 0
+    request_id: bytes = b""
+    db_seconds: float = 0.0
+    db_queries: int = 0
+    cache_seconds: float = 0.0
+    cache_calls: int = 0
+    # Lookups answered by a cache layer, and lookups that found nothing in the last layer
+    # (Redis missed, failed or was bypassed): the lab's hit ratio per request kind.
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+    @classmethod
+    def of(cls, request_id: bytes) -> RequestTiming:
+        timing = cls()
+        timing.request_id = request_id
+        return timing
 
 
 # Set by the telemetry middleware for the duration of a request; None outside one.
@@ -42,17 +43,6 @@ def add_query(seconds: float) -> None:
         timing.db_queries += 1
 
 
-def add_cache_call(seconds: float, layer: str = "l1", result: str = "hit") -> None:
-    timing = current_timing.get()
-    if timing is not None:
-        timing.cache_seconds += seconds
-        timing.cache_calls += 1
-        if result == "hit":
-            timing.cache_hits += 1
-        elif layer == "l2":
-            timing.cache_misses += 1
-
-
 def current_request_id() -> str | None:
     timing = current_timing.get()
-    return None if timing is None else timing.request_id
+    return None if timing is None else timing.request_id.decode()

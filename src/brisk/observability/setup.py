@@ -70,6 +70,8 @@ class Telemetry:
                 in_flight=self.in_flight,
                 quiet_routes=frozenset(self.settings.access_log_exclude),
                 server_timing_detail=self.settings.server_timing,
+                sample_every=self.settings.access_log_sample_every,
+                slow_seconds=self.settings.slow_query_seconds,
             )
 
     async def start(self, db: Database, cache: Cache | None) -> None:
