@@ -3,12 +3,14 @@ everything else goes the full way."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
 import httpx
 import pytest
 
+from brisk.cache import Key
 from brisk.services import Services
 from tests.integration.conftest import Api, assert_error
 
@@ -117,3 +119,32 @@ async def test_a_viewers_cached_dashboard_skips_the_framework_and_stays_fresh(
     after = (await client.get("/api/dashboard", headers=me.auth)).json()["dashboard"]
     assert after["unreadCount"] == 1
     assert after["articles"][0]["favoritesCount"] == 1
+
+
+async def test_a_read_that_misses_a_load_in_flight_waits_for_it_not_the_framework(
+    client: httpx.AsyncClient, api: Api, services: Services, routed: Counter[str]
+) -> None:
+    writer, fan = await api.register("writer"), await api.register("fan")
+    slug = (await api.create_article(writer, "waited", ["x"]))["slug"]
+    await client.get(f"/api/articles/{slug}")
+    gate, held = asyncio.Event(), asyncio.Event()
+
+    async def hold(key: Key) -> None:
+        if key.family == "article":
+            held.set()
+            await gate.wait()
+
+    services.cache.before_store = hold
+    try:
+        await api.favorite(fan, slug)
+        await held.wait()  # the write's refill of the article is loading, held before it stores
+        routed.clear()
+        read = asyncio.create_task(client.get(f"/api/articles/{slug}"))
+        await asyncio.sleep(0.05)
+        assert not read.done()  # waiting for that load, not loading again
+        gate.set()
+        response = await read
+    finally:
+        services.cache.before_store = None
+    assert response.json()["article"]["favoritesCount"] == 1
+    assert routed["get_article"] == 0  # answered by the fast path once the load landed

@@ -167,8 +167,10 @@ async def test_cancelled_and_failed_card_batches_leave_nothing_behind(
     client: httpx.AsyncClient, api: Api, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Readers cancelled while the card batch they share is in flight, and a batch whose query
-    fails (the database went away): the others get a 503, never a 500; nothing is left in
-    flight; the next read loads the cards and answers 200."""
+    fails (the database went away): the others never get a 500 (the first reader, which
+    started the batch on the full route, its 503; those that waited for it on the fast path
+    take the full route after it, which loads once more: 200 here, the database being back);
+    nothing is left in flight; the next read loads the cards and answers 200."""
     writer = await api.register("writer")
     for n in range(3):
         await api.create_article(writer, f"a{n}", ["x"])
@@ -193,7 +195,8 @@ async def test_cancelled_and_failed_card_batches_leave_nothing_behind(
     release.set()
     answers = await asyncio.gather(*readers, return_exceptions=True)
     assert all(isinstance(a, asyncio.CancelledError) for a in answers[:2]), answers
-    assert [a.status_code for a in answers[2:]] == [503, 503, 503]  # type: ignore[union-attr]
+    statuses = [a.status_code for a in answers[2:]]  # type: ignore[union-attr]
+    assert set(statuses) <= {200, 503}, statuses
     assert not services.cache._batches
     again = await client.get(url)
     assert again.status_code == 200

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from collections.abc import Awaitable
 from functools import partial
 from typing import Any
 
@@ -11,7 +13,7 @@ from slugify import slugify
 
 from brisk import overlay
 from brisk.articles import repository as repo
-from brisk.articles.pages import Page, Pages, Rows, Total, list_body
+from brisk.articles.pages import Page, Pages, Rows, Total, list_body, shared_card
 from brisk.articles.repository import ArticleFilter
 from brisk.articles.schemas import ArticleCreate, ArticleUpdate
 from brisk.articles.views import article_card, article_public
@@ -199,9 +201,13 @@ class ArticleService:
         return overlay.peek_document(self.cache, self.flags, key, viewer_id, Shape.ARTICLE)
 
     async def _load_article(self, slug: str) -> bytes:
+        since = self.cache.generation()
         row = await repo.get_article(self.db, slug=slug, viewer_id=None)
         if row is None:
             raise NotFoundError("article")
+        # The row holds the card's columns too (card-columns, queries.sql): kept on the way, so
+        # a reader's miss of an article leaves no card to miss after it.
+        self.cache.warm(self.cache.keys.card(row["id"]), orjson.dumps(shared_card(row)), since)
         body = orjson.dumps({"article": article_public(row)})
         return overlay.pack((row["id"], row["author_id"]), body)
 
@@ -326,8 +332,15 @@ class ArticleService:
 
     async def _refresh(self, slug: str, article_id: int, viewer_id: int | None) -> None:
         """What a favorite or an edit dropped, read again (Cache.refill): the article, its
-        card, the viewer's own favorites."""
-        await self.get_article(slug=slug, viewer_id=None)
-        await self.pages.shared_cards([article_id])
+        card, the viewer's own favorites, all at once, so each has a load in flight that the
+        readers who miss it meanwhile join (the fast path waits for it) instead of starting
+        their own."""
+        reads: list[Awaitable[object]] = [
+            self.get_article(slug=slug, viewer_id=None),
+            self.pages.shared_cards([article_id]),
+        ]
         if viewer_id is not None:
-            await self.flags.favorited(viewer_id)
+            reads.append(self.flags.favorited(viewer_id))
+        for outcome in await asyncio.gather(*reads, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome

@@ -102,6 +102,8 @@ class Cache:
         self._flights: dict[str, asyncio.Task[bytes]] = {}
         self._batches: dict[str, asyncio.Task[dict[str, bytes]]] = {}
         self._refills: set[asyncio.Task[None]] = set()
+        # What the peeks of the fast path's current request missed that is being loaded.
+        self._in_flight: list[tuple[Key, asyncio.Future[Any]]] = []
         # Without Redis there is no other process to tell, and nothing to relay.
         self.outbox = outbox if redis is not None else None
         self._relay = None
@@ -155,7 +157,30 @@ class Cache:
         value = self.local.get(key.name)
         if value is not None:  # a miss goes on to get_or_load, which counts it
             self._observe("l1", key.family, "hit", 0.0)
+        else:
+            self._note_in_flight(key, self._flights.get(key.name))
         return value
+
+    def _note_in_flight(self, key: Key, flight: asyncio.Future[Any] | None) -> None:
+        # Bounded: peeks outside the fast path (the full route's) are never collected.
+        if flight is not None and len(self._in_flight) < 64:
+            self._in_flight.append((key, flight))
+
+    def loads_missed(self) -> list[tuple[Key, asyncio.Future[Any]]]:
+        """The loads in flight of the keys the peeks since the last call missed (and forgets
+        them). The fast path waits for them and peeks again instead of taking the full route,
+        which would only join the same loads: what L1 then holds obeys the same generations,
+        so the wait changes what a read costs, never what it sees. Peeks run without a switch
+        between them, so the list is one request's."""
+        found, self._in_flight = self._in_flight, []
+        return found
+
+    async def wait_for(self, loads: list[tuple[Key, asyncio.Future[Any]]]) -> None:
+        """Wait (without cancelling them, and without their errors) for loads a peek missed;
+        each counts as the L1 miss it was."""
+        for key, _ in loads:
+            self._observe("l1", key.family, "miss", 0.0)
+        await asyncio.wait([flight for _, flight in loads])
 
     async def get_or_load(self, key: Key, loader: Loader) -> bytes:
         if not self.enabled:
@@ -265,6 +290,7 @@ class Cache:
         for key in keys:
             entry = self.local.get_entry(key.name)
             if entry is None:
+                self._note_in_flight(key, self._batches.get(key.name))
                 return None  # the full path counts the miss and loads
             values.append(entry[0])
             if entry[1] < soon and key.name not in self._batches:
