@@ -59,7 +59,8 @@ class CachedReadFastPath:
 
     def _cached(self, scope: Scope) -> tuple[bytes, bytes] | None:
         """The cached body and its Cache-Control, or None to let the routes answer."""
-        scope["app"].state.services.cache.loads_missed()  # none left from before
+        services: Services = scope["app"].state.services
+        services.cache.loads_missed()  # none left from before
         found = self.reads.match(scope["path"])
         if found is None:
             return None
@@ -72,7 +73,6 @@ class CachedReadFastPath:
             token = bearer_token(scope["headers"])
         except AuthenticationRequiredError:
             return None  # FastAPI's dependencies answer the 401
-        services: Services = scope["app"].state.services
         viewer_id = None
         if token is not None:
             verified = _verify(services, token)

@@ -253,7 +253,10 @@ SELECT id FROM added;
 -- each statement costs the same however many followers the author has. Run after the
 -- statement that moved the author's articles_count, whose row lock a concurrent follow
 -- waits for (create-follow): the follow then reads the count with this article in it.
--- Followers in id order, so two authors' fan-outs lock the readers they share in one order.
+-- Batches follow the followers' id order; within a batch the UPDATE locks in the order its
+-- plan reads: ascending under the primary key (= ANY sorts its array), physical under a
+-- sequential scan (a tiny table), where two fan-outs sharing readers can still deadlock
+-- (40P01: a 503 with Retry-After). An ordered lock step doubled the work (reverted, 005e59e).
 WITH readers AS (
     SELECT follower_id FROM follows WHERE followee_id = $1 AND follower_id > $2
     ORDER BY follower_id LIMIT 50

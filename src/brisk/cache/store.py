@@ -171,8 +171,11 @@ class Cache:
         them). The fast path waits for them and peeks again instead of taking the full route,
         which would only join the same loads: what L1 then holds obeys the same generations,
         so the wait changes what a read costs, never what it sees. Peeks run without a switch
-        between them, so the list is one request's."""
-        found, self._in_flight = self._in_flight, []
+        between them, so the list is one request's. Called on every fast-path request: with
+        nothing noted it hands back the (empty) list it keeps, allocating nothing."""
+        found = self._in_flight
+        if found:
+            self._in_flight = []
         return found
 
     async def wait_for(self, loads: list[tuple[Key, asyncio.Future[Any]]]) -> None:
