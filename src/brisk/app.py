@@ -70,9 +70,11 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def _add_middleware(app: FastAPI, settings: Settings) -> None:
-    """The pure-ASGI layers between telemetry (added last, outermost) and the routes; each
-    add_middleware wraps the ones before it, so this reads from the innermost out."""
+def _add_middleware(app: FastAPI, settings: Settings, fast_path: CachedReads | None) -> None:
+    """The pure-ASGI layers between telemetry (added last, outermost but for the fast path
+    that answers for itself) and the routes; each add_middleware wraps the ones before it, so
+    this reads from the innermost out. `fast_path`: the cached reads it answers here, inside
+    the telemetry (None: it is outermost, or the cache is off)."""
     app.add_middleware(
         BodySizeLimit,
         max_body_bytes=settings.http.max_body_bytes,
@@ -82,10 +84,8 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(ReadYourWrites)
     # Inside the fast path, which sets the same headers on what it answers itself.
     app.add_middleware(ResponseHeaders, prefix=API_PREFIX)
-    if settings.cache.enabled:  # outside ReadYourWrites: an L1 hit needs no database at all
-        declared = [(d.router, getattr(d, "CACHED_READS", ())) for d in DOMAIN_ROUTES]
-        reads = CachedReads.declared(declared, prefix=API_PREFIX)
-        app.add_middleware(CachedReadFastPath, reads=reads)
+    if fast_path is not None:  # outside ReadYourWrites: an L1 hit needs no database at all
+        app.add_middleware(CachedReadFastPath, reads=fast_path)
     if settings.http.trusted_proxies:
         # Outermost but for telemetry (which reads no address): the client address is
         # settled before anything reads it.
@@ -151,8 +151,19 @@ def create_app(
         app.include_router(domain.router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.openapi = document(app, settings)  # type: ignore[method-assign]
-    _add_middleware(app, settings)
+    reads = _cached_reads() if settings.cache.enabled else None
+    answers = telemetry.fast_answers() if reads is not None else None
+    _add_middleware(app, settings, reads if answers is None else None)
     app.state.telemetry = telemetry
     app.state.drain = drain = Drain(settings.http.drain_seconds)
-    telemetry.install(app)  # last: its middleware is outermost and times everything
+    telemetry.install(app)  # its middleware is outermost and times everything else
+    if reads is not None and answers is not None:
+        # Outside even that: a cached read answers, counts and logs itself (ADR 0028), and
+        # only what it hands on enters the telemetry middleware.
+        app.add_middleware(CachedReadFastPath, reads=reads, answers=answers)
     return app
+
+
+def _cached_reads() -> CachedReads:
+    declared = [(d.router, getattr(d, "CACHED_READS", ())) for d in DOMAIN_ROUTES]
+    return CachedReads.declared(declared, prefix=API_PREFIX)

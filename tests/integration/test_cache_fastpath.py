@@ -4,13 +4,16 @@ everything else goes the full way."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from brisk.cache import Key
+from brisk.observability.middleware import TelemetryMiddleware
 from brisk.services import Services
 from tests.integration.conftest import Api, assert_error
 
@@ -148,3 +151,51 @@ async def test_a_read_that_misses_a_load_in_flight_waits_for_it_not_the_framewor
         services.cache.before_store = None
     assert response.json()["article"]["favoritesCount"] == 1
     assert routed["get_article"] == 0  # answered by the fast path once the load landed
+
+
+async def test_a_hit_counts_and_logs_itself_outside_the_telemetry_middleware(
+    client: httpx.AsyncClient, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ADR 0028: with the default Server-Timing (`total`) the fast path is outermost; its
+    answers carry the same id and timing headers and are counted the same, and only what it
+    hands on enters the middleware (timed from the fast path's start)."""
+    writer = await api.register("writer")
+    slug = (await api.create_article(writer, "outside", ["x"]))["slug"]
+    path = f"/api/articles/{slug}"
+    assert (await client.get(path)).status_code == 200  # fills L1
+    entered: Counter[str] = Counter()
+    original = TelemetryMiddleware.__call__
+
+    async def counted(self: TelemetryMiddleware, scope: Any, receive: Any, send: Any) -> None:
+        entered[scope["path"]] += 1
+        await original(self, scope, receive, send)
+
+    monkeypatch.setattr(TelemetryMiddleware, "__call__", counted)
+    labels = {
+        "http_request_method": "GET",
+        "http_route": "/api/articles/{slug}",
+        "http_response_status_code": "200",
+    }
+
+    async def answered() -> float:
+        scrape = (await client.get("/metrics")).text
+        for family in text_string_to_metric_families(scrape):
+            for sample in family.samples:
+                if sample.name.endswith("_count") and sample.labels == labels:
+                    return sample.value
+        return 0.0
+
+    before = await answered()
+    mine = await client.get(path, headers={"x-request-id": "look-me-up-1"})
+    ours = await client.get(path)
+    assert mine.status_code == ours.status_code == 200
+    assert mine.headers["x-request-id"] == "look-me-up-1"
+    assert ours.headers["x-request-id"] != mine.headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]+", ours.headers["x-request-id"])
+    assert re.fullmatch(r"app;dur=\d+\.\d{3}", ours.headers["server-timing"])
+    assert await answered() == before + 2
+    assert entered[path] == 0, "a hit never entered the telemetry middleware"
+    missing = await client.get("/api/articles/no-such-article")
+    assert missing.status_code == 404
+    assert entered["/api/articles/no-such-article"] == 1
+    assert re.fullmatch(r"app;dur=\d+\.\d{3}", missing.headers["server-timing"])

@@ -16,7 +16,7 @@ from typing import Any
 
 from brisk.observability.logs import AccessLog
 from brisk.observability.metrics import Metrics
-from brisk.observability.middleware import TelemetryMiddleware
+from brisk.observability.middleware import Answers, TelemetryMiddleware
 
 BODY = b'{"x":"' + b"a" * 1000 + b'"}'
 ROUNDS = 7
@@ -69,7 +69,9 @@ async def main() -> None:
         "bare": bare,
         "telemetry, no access log": TelemetryMiddleware(bare, Metrics()),
         "telemetry + access log": TelemetryMiddleware(
-            bare, Metrics(), access_log=AccessLog(lambda line: os.write(devnull, line))
+            bare,
+            metrics := Metrics(),
+            answers=Answers(metrics, access_log=AccessLog(lambda line: os.write(devnull, line))),
         ),
     }
     times: dict[str, list[float]] = {name: [] for name in variants}

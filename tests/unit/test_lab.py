@@ -222,7 +222,7 @@ def test_soak_errors_are_broken_down_by_status() -> None:
     clean = SimpleNamespace(**{**vars(failing), "errors": 0, "statuses": {"200": 100}})
     assert errors_by_status(failing) == {"429": 1, "503": 2, "no answer": 2}
     assert errors_by_status(clean) == {}
-    windows = [_window(i + 1, 0.0, r, 2**20) for i, r in enumerate([clean, failing, failing])]
+    windows = [_window(i + 1, 0.0, r, 2**20, 30.0) for i, r in enumerate([clean, failing, failing])]
     report = _report(10.0, 7.0, 2**20, windows)
     assert report["errors"] == 10
     assert report["errors_by_status"] == {"429": 2, "503": 4, "no answer": 4}

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -201,6 +202,27 @@ def test_l1_usage_is_a_gauge_the_soak_reports_per_window() -> None:
     assert window_facts({"l1_mb": 1.0}, {"l1_mb": 3.0})["l1_mb"] == 3.0
 
 
+def test_a_soak_window_says_which_routes_and_queries_took_longer() -> None:
+    metrics = Metrics()
+    route = {"http_request_method": "GET", "http_response_status_code": "200"}
+    metrics.request_duration.labels(http_route="/api/tags", **route).observe(0.001)
+    metrics.query_duration.labels(query="list-tags").observe(0.002)
+    before = server_counters(metrics.render()[0].decode())
+    for seconds in (0.010, 0.030):
+        metrics.request_duration.labels(http_route="/api/tags", **route).observe(seconds)
+    metrics.request_duration.labels(http_route="/api/user", **route).observe(0.002)
+    metrics.query_duration.labels(query="list-tags").observe(0.004)
+    metrics.cache_requests.labels("l1", "article", "miss").inc(3)
+    facts = window_facts(before, server_counters(metrics.render()[0].decode()))
+    assert facts["misses_by_family"] == {"l1 article": 3}
+    # Only the window's own requests: two of 10 and 30 ms, not the earlier 1 ms one.
+    assert facts["ms_by_route"]["/api/tags"] == [2, pytest.approx(20.0)]
+    # The busiest (by total time) first.
+    assert list(facts["ms_by_route"]) == ["/api/tags", "/api/user"]
+    assert facts["ms_by_query"] == {"list-tags": [1, pytest.approx(4.0)]}
+    assert not any("|" in key for key in facts)
+
+
 MULTIPROCESS_SCRIPT = """
 from brisk.observability.metrics import Metrics
 metrics = Metrics()
@@ -230,3 +252,16 @@ def test_the_log_level_setting_reaches_the_logging_config(
     config = logging_config(chosen.upper())
     assert config["root"]["level"] == level.upper()
     assert config["loggers"]["uvicorn"]["level"] == level.upper()
+
+
+def test_a_soak_window_reads_cpu_per_process_and_idle_per_core() -> None:
+    from brisk.lab.soak_probes import cpu_ms, idle_ms
+
+    before = cpu_ms(os.getpid())["server_cpu_ms"]
+    deadline = time.process_time() + 0.1
+    while time.process_time() < deadline:  # 100 ms of this process's CPU
+        pass
+    assert cpu_ms(os.getpid())["server_cpu_ms"] - before >= 50
+    cores = idle_ms()
+    assert len(cores) == os.cpu_count()
+    assert all(value >= 0 for value in cores.values())

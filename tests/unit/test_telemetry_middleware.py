@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ from fastapi import APIRouter, FastAPI
 
 from brisk.observability.logs import AccessLog
 from brisk.observability.metrics import Metrics
-from brisk.observability.middleware import ROUTE_KEY
+from brisk.observability.middleware import ROUTE_KEY, Answers, FastAnswers, InFlight
 from brisk.observability.observers import CacheObserver, QueryObserver
 from brisk.observability.setup import Telemetry
 from brisk.settings import TelemetrySettings
@@ -296,3 +297,54 @@ async def test_by_default_a_sampled_line_stands_for_sixteen() -> None:
             await client.get("/fast/304")
     assert h.count("GET", "/fast/{status}", 304) == 32
     assert [orjson.loads(line)["sample_every"] for line in h.lines] == [16, 16]
+
+
+async def test_the_fast_paths_own_answers_are_counted_and_sampled_like_the_middlewares() -> None:
+    """FastAnswers (ADR 0028): the same headers, histogram, in-flight count and sampling, with
+    no middleware around it."""
+    metrics, lines = Metrics(), []
+    answers = Answers(metrics, access_log=AccessLog(lines.append), sample_every=4)
+    in_flight = InFlight()
+    fast = FastAnswers(answers, in_flight)
+    sent: list[dict[str, Any]] = []
+    seen_in_flight: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        seen_in_flight.append(in_flight.count)
+        sent.append(message)
+
+    def scope(*headers: tuple[bytes, bytes]) -> dict[str, Any]:
+        return {"type": "http", "method": "GET", "path": "/api/tags", "headers": list(headers),
+                ROUTE_KEY: "/api/tags"}  # fmt: skip
+
+    async def answer(scope: dict[str, Any], status: int) -> None:
+        # As api/fastpath.py sends a hit.
+        started, headers = time.perf_counter(), []
+        request_id = fast.begin(scope, started, headers)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+        fast.done(scope, started, status, request_id)
+
+    for _ in range(10):
+        await answer(scope(), 200)
+    await answer(scope((b"x-request-id", b"mine")), 200)
+    await answer(scope(), 304)
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    ids = [dict(m["headers"])[b"x-request-id"] for m in starts]
+    assert ids[10] == b"mine"
+    assert len(set(ids)) == 12
+    assert all(re.fullmatch(rb"app;dur=\d+\.\d{3}", dict(m["headers"])[b"server-timing"])
+               for m in starts)  # fmt: skip
+    assert set(seen_in_flight) == {1}
+    assert in_flight.count == 0
+    metrics.flush()
+    value = metrics.registry.get_sample_value
+    route = {"http_request_method": "GET", "http_route": "/api/tags"}
+    assert value(f"{DURATION}_count", {**route, "http_response_status_code": "200"}) == 11
+    assert value(f"{DURATION}_count", {**route, "http_response_status_code": "304"}) == 1
+    entries = [orjson.loads(line) for line in lines]
+    # Ten of ours: lines at the 4th and 8th; the client's own id always; the 304 is the 11th
+    # ordinary answer (the client's does not count towards the sample): no line.
+    assert [(e["sample_every"], e["status"]) for e in entries] == [(4, 200), (4, 200), (1, 200)]
+    assert entries[2]["request_id"] == "mine"
+    assert all(e["db_queries"] == 0 for e in entries)

@@ -156,7 +156,10 @@ class Cache:
             return None
         value = self.local.get(key.name)
         if value is not None:  # a miss goes on to get_or_load, which counts it
-            self._observe("l1", key.family, "hit", 0.0)
+            # The observers called here, not through _observe: an L1 hit is most reads, and
+            # a Python call is ~700 instructions of a cached read's ~90,000 (callgrind).
+            for observer in self.observers:
+                observer("l1", key.family, "hit", 0.0)
         else:
             self._note_in_flight(key, self._flights.get(key.name))
         return value
@@ -190,7 +193,8 @@ class Cache:
             return await loader()
         value = self.local.get(key.name)
         if value is not None:
-            self._observe("l1", key.family, "hit", 0.0)
+            for observer in self.observers:
+                observer("l1", key.family, "hit", 0.0)
             return value
         self._observe("l1", key.family, "miss", 0.0)
         flight = self._flights.get(key.name)
@@ -249,7 +253,8 @@ class Cache:
         for key in keys:
             entry = self.local.get_entry(key.name)
             if entry is not None:
-                self._observe("l1", key.family, "hit", 0.0)
+                for observer in self.observers:
+                    observer("l1", key.family, "hit", 0.0)
                 found[key.name] = entry[0]
                 if entry[1] < soon and key.name not in self._batches:
                     expiring.append(key)
@@ -299,7 +304,8 @@ class Cache:
             if entry[1] < soon and key.name not in self._batches:
                 expiring.append(key)
         for key in keys:
-            self._observe("l1", key.family, "hit", 0.0)
+            for observer in self.observers:
+                observer("l1", key.family, "hit", 0.0)
         self._refresh_ahead(expiring, load)
         return values
 

@@ -76,8 +76,8 @@ Profiles = Annotated[
 Soak = Annotated[
     str | None,
     typer.Option(
-        help="instead: soak brisk for this long (10m, 90s) at 70% of its measured capacity "
-        "and report memory, errors and P99 over time"
+        help="instead: soak brisk for this long (10m, 90s) at 70% (--soak-load) of its "
+        "measured capacity and report memory, errors and P99 over time"
     ),
 ]
 HttpServer = Annotated[
@@ -90,6 +90,12 @@ HttpServer = Annotated[
     ),
 ]
 SoakWindow = Annotated[float, typer.Option(min=1, help="--soak: seconds per reported window")]
+SoakLoad = Annotated[
+    float,
+    typer.Option(
+        min=0.05, max=1.0, help="--soak: the arrival rate as a share of the measured capacity"
+    ),
+]
 DatabasePrefix = Annotated[
     str, typer.Option(help="name prefix of the databases it creates", hidden=True)
 ]
@@ -119,6 +125,7 @@ def bench_command(
     profiles: Profiles = None,
     soak: Soak = None,
     soak_window: SoakWindow = 30.0,
+    soak_load: SoakLoad = 0.7,
     server: HttpServer = DEFAULT_LAB_SERVER,
     database_prefix: DatabasePrefix = "brisk_lab",
     database_url: DatabaseUrl = None,
@@ -148,7 +155,7 @@ def bench_command(
     plan.repetitions = repetitions or plan.repetitions
     plan.connections = connections or plan.connections
     if soak is not None:
-        soaking = SoakPlan(parse_duration(soak), window_seconds=soak_window)
+        soaking = SoakPlan(parse_duration(soak), fraction=soak_load, window_seconds=soak_window)
         _soak(plan, soaking, database_url, redis_url, console, (json_stdout, json_path))
         return
     report = _run(plan, url, database_url, redis_url, console)

@@ -22,7 +22,7 @@ from brisk.lab import databases
 from brisk.lab.bench import BenchPlan, Step, _machine, held, seeded
 from brisk.lab.profiles import AFTER
 from brisk.lab.runner import LAB_SERVER_ENV, Server, cpus, drive
-from brisk.lab.soak_probes import snapshot, window_facts
+from brisk.lab.soak_probes import cpu_ms, snapshot, window_facts
 from brisk.lab.workload import build_requests, sample_service, write_requests
 
 # Targets of issues 7 and 14: memory grows by less than this over the soak's second half,
@@ -68,10 +68,11 @@ def errors_by_status(result: Any) -> dict[str, int]:
     return refused | ({"no answer": unanswered} if unanswered > 0 else {})
 
 
-def _window(index: int, started: float, result: Any, rss: int) -> dict[str, Any]:
+def _window(index: int, started: float, result: Any, rss: int, seconds: float) -> dict[str, Any]:
     return {
         "window": index,
         "t_s": round(time.monotonic() - started, 1),
+        "seconds": round(seconds, 1),  # from the probe before to the probe after
         "requests": result.requests,
         "errors": result.errors,
         "errors_by_status": errors_by_status(result),
@@ -99,7 +100,9 @@ def soak_server(
     step("soak: warm-up and capacity (closed model)")
     with held(lock):
         drive(url, requests_file, min(5.0, soak.capacity_seconds), connections=16, cpu=generator)
+        before = cpu_ms(pid)
         capacity = drive(url, requests_file, soak.capacity_seconds, connections=16, cpu=generator)
+        closed_us = _us_a_request(before, cpu_ms(pid), capacity.requests)
     rate = max(1.0, round(capacity.throughput_rps * soak.fraction, 1))
     rss_start = rss_bytes(pid)
     windows: list[dict[str, Any]] = []
@@ -111,13 +114,31 @@ def soak_server(
     for index in range(count):
         seconds = min(soak.window_seconds, soak.seconds - index * soak.window_seconds)
         step(f"soak: window {index + 1}/{count} at {rate:g} req/s")
+        probed = time.monotonic()
         with held(lock):
             result = drive(url, requests_file, max(1.0, seconds), rate=rate, cpu=generator)
-        windows.append(_window(len(windows) + 1, started, result, rss_bytes(pid)))
         now = snapshot(url, database_url, pid)
+        windows.append(
+            _window(len(windows) + 1, started, result, rss_bytes(pid), time.monotonic() - probed)
+        )
         windows[-1]["facts"] = window_facts(seen, now)
         seen = now
-    return _report(capacity.throughput_rps, rate, rss_start, windows)
+    # The same closed-model measure at the end: a fixed arrival rate that was 70% of the
+    # capacity at the start is more of a smaller one, and queues grow much faster near 100%.
+    step("soak: capacity again (closed model)")
+    with held(lock):
+        after = drive(url, requests_file, soak.capacity_seconds, connections=16, cpu=generator)
+    report = _report(capacity.throughput_rps, rate, rss_start, windows)
+    report["capacity_after_rps"] = round(after.throughput_rps, 1)
+    # The server's CPU a request when 16 connections keep it busy: against the windows' own
+    # (open model, requests arriving one by one), what the rate's share of it really costs.
+    report["capacity_server_us"] = closed_us
+    return report
+
+
+def _us_a_request(before: dict[str, float], after: dict[str, float], requests: int) -> float:
+    used = after.get("server_cpu_ms", 0.0) - before.get("server_cpu_ms", 0.0)
+    return round(1000 * used / requests, 1) if requests else 0.0
 
 
 def _report(
@@ -228,6 +249,13 @@ def print_soak(report: dict[str, Any], console: Console) -> None:
         f"{report['p99_ms']['last']} ms last, {report['p99_ms']['max']} ms worst "
         f"({'ok' if ok['p99'] else 'OVER'} <= {P99_LIMIT_FACTOR:g}x the first window)"
     )
+    if "capacity_after_rps" in report:
+        console.print(
+            f"capacity (closed model, 16 connections): {report['capacity_rps']:g} req/s at the "
+            f"start, {report['capacity_after_rps']:g} at the end; the server's CPU "
+            f"{report.get('capacity_server_us', '-')} us a request then (the windows': "
+            "'server CPU us a request')"
+        )
 
 
 def _by_status(counts: dict[str, int]) -> str:
@@ -241,9 +269,12 @@ FACTS = {
     "p99 ms": "p99_ms", "gc pauses > 50 ms": "gc_pauses_over_50ms", "gc ms": "gc_pause_ms",
     "full gcs": "gc2_pauses", "l1 misses": "l1_misses", "l2 misses": "l2_misses",
     "queries": "queries", "ms a query": "ms_per_query", "pool wait ms": "pool_wait_ms",
-    "loop lag ms": "loop_lag_ms", "run queue ms": "runqueue_ms", "blocks read": "blocks_read",
-    "checkpoints": "checkpoints", "autovacuums": "autovacuums", "load 1m": "load_1m",
-    "l1 MB": "l1_mb",
+    "loop lag ms": "loop_lag_ms", "run queue ms": "runqueue_ms",
+    "server CPU us a request": "server_us", "postgres CPU us a request": "postgres_us",
+    "idle % by core": "idle_pct",
+    "blocks read": "blocks_read",
+    "checkpoints": "checkpoints", "autovacuums": "autovacuums", "dead rows": "dead_rows",
+    "load 1m": "load_1m", "l1 MB": "l1_mb",
 }  # fmt: skip
 
 
@@ -259,5 +290,33 @@ def _print_facts(windows: list[dict[str, Any]], console: Console) -> None:
         facts = {**w.get("facts", {}), "p99_ms": w["p99_ms"]}
         if facts.get("queries"):  # the same work slower: PostgreSQL, not brisk, took longer
             facts["ms_per_query"] = round(facts.get("query_ms", 0) / facts["queries"], 2)
+        seconds = w.get("seconds") or 0
+        idle = [(k, v) for k, v in sorted(facts.items()) if k.startswith("idle_ms_cpu")]
+        if idle and seconds:  # the server's core (1 of 2) idle 0% while core 0 is 50%: no slack
+            facts["idle_pct"] = "/".join(f"{min(100, v / seconds / 10):.0f}" for _, v in idle)
+        for side in ("server", "postgres"):  # whose CPU a request costs more of, over time
+            if f"{side}_cpu_ms" in facts and w["requests"]:
+                facts[f"{side}_us"] = round(1000 * facts[f"{side}_cpu_ms"] / w["requests"], 1)
         table.add_row(str(w["window"]), *(f"{facts.get(k, '-')}" for k in FACTS.values()))
     console.print(table)
+    _print_slower(windows, console)
+
+
+def _print_slower(windows: list[dict[str, Any]], console: Console) -> None:
+    """Mean milliseconds per route and per query in the first window, the worst-P99 window and
+    the last: which work became slower (or more of it), where a P99 grew."""
+    worst = max(windows, key=lambda w: w["p99_ms"])
+    picks = {"first": windows[0], f"worst P99 (window {worst['window']})": worst,
+             "last": windows[-1]}  # fmt: skip
+    for field, title in (("ms_by_route", "route"), ("ms_by_query", "query")):
+        names = list(windows[0].get("facts", {}).get(field, {}))
+        if not names:
+            continue
+        table = Table(title=f"mean ms by {title} (count in brackets)")
+        table.add_column(title)
+        for label in picks:
+            table.add_column(label, justify="right")
+        for name in names:
+            cells = [w.get("facts", {}).get(field, {}).get(name) for w in picks.values()]
+            table.add_row(name, *(f"{c[1]} ({c[0]})" if c else "-" for c in cells))
+        console.print(table)

@@ -47,7 +47,17 @@ SELECT num_timed + num_requested AS checkpoints,
        (SELECT blks_read FROM pg_stat_database WHERE datname = current_database()) AS blocks_read
   FROM pg_stat_checkpointer
 """
-_GAUGES = frozenset({"autovacuum_workers", "load_1m", "l1_mb"})
+_GAUGES = frozenset({"autovacuum_workers", "load_1m", "l1_mb", "dead_rows"})
+# Histograms read per label, so a window can say which routes and queries took longer.
+_BY_NAME = {
+    "http_server_request_duration_seconds": "route:",
+    "brisk_db_query_duration_seconds": "query:",
+}
+_BY_NAME_FAMILIES = tuple(_BY_NAME)
+# The window's dead rows, summed over the soak database's tables: with autovacuum off (or
+# behind), the mix's deletes and updates leave them for every scan to step over.
+_TOP = 14
+_DEAD_ROWS = "SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables"
 
 
 def server_counters(metrics_text: str) -> dict[str, float]:
@@ -71,6 +81,7 @@ def server_counters(metrics_text: str) -> dict[str, float]:
                 add("loop_lag_ms", 1000 * sample.value)
             elif name == "brisk_cache_requests_total" and labels["result"] == "miss":
                 add(f"{labels['layer']}_misses", sample.value)
+                add(f"miss:{labels['layer']} {labels['family']}|count", sample.value)
             elif name == "brisk_db_query_duration_seconds_count":
                 add("queries", sample.value)
             elif name == "brisk_db_query_duration_seconds_sum":
@@ -79,6 +90,11 @@ def server_counters(metrics_text: str) -> dict[str, float]:
                 add("pool_wait_ms", 1000 * sample.value)
             elif name == "brisk_cache_l1_bytes":
                 add("l1_mb", sample.value / 2**20)
+            # Per route and per query: which work got slower.
+            if name.startswith(_BY_NAME_FAMILIES) and name.endswith(("_sum", "_count")):
+                family_name, _, part = name.rpartition("_")
+                key = f"{_BY_NAME[family_name]}{labels.get('http_route') or labels.get('query')}"
+                add(f"{key}|{part}", sample.value)
     return found
 
 
@@ -97,11 +113,55 @@ async def _database(url: str) -> dict[str, float]:
         return {}
     try:
         row = await conn.fetchrow(_PG if conn.get_server_version().major < 17 else _PG17)
+        dead = await conn.fetchval(_DEAD_ROWS)
     except asyncpg.PostgresError:
         return {}  # a probe must never end the soak (a server whose views differ again)
     finally:
         await conn.close()
-    return {k: float(v) for k, v in dict(row or {}).items()}
+    return {k: float(v) for k, v in dict(row or {}).items()} | {"dead_rows": float(dead or 0)}
+
+
+def _cpu_ms(stat: str) -> float:
+    """utime + stime of a /proc/<pid>/stat line, in ms (the name may hold spaces: split after
+    its closing parenthesis)."""
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ms(pid: int) -> dict[str, float]:
+    """CPU the server process used, and every local PostgreSQL process together (on an
+    otherwise idle machine, the soak's backends): per request over a window, which side's
+    work grew when the same requests got slower."""
+    found: dict[str, float] = {}
+    postgres = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        if int(entry.name) == pid:
+            found["server_cpu_ms"] = _cpu_ms(stat)
+        elif stat.partition("(")[2].startswith("postgres)"):
+            postgres += _cpu_ms(stat)
+    return found | {"postgres_cpu_ms": postgres}
+
+
+def idle_ms() -> dict[str, float]:
+    """Each core's idle time so far (/proc/stat, idle + iowait), in ms: whether the server's
+    core had any slack in a window while the other one did."""
+    found: dict[str, float] = {}
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        name, *fields = line.split()
+        if name.startswith("cpu") and name != "cpu" and len(fields) >= 5:
+            found[f"idle_ms_{name}"] = (int(fields[3]) + int(fields[4])) * tick_ms
+    return found
 
 
 def runqueue_ms(pid: int) -> dict[str, float]:
@@ -115,18 +175,45 @@ def runqueue_ms(pid: int) -> dict[str, float]:
 
 
 def snapshot(server_url: str, database_url: str | None, pid: int | None = None) -> dict[str, float]:
-    found = _scrape(server_url) | (runqueue_ms(pid) if pid else {})
+    found = _scrape(server_url) | ((runqueue_ms(pid) | cpu_ms(pid)) if pid else {})
     if database_url:
         found |= asyncio.run(_database(database_url))
-    return found | {"load_1m": os.getloadavg()[0]}
+    return found | idle_ms() | {"load_1m": os.getloadavg()[0]}
 
 
 def window_facts(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
-    """Counters as the window's increase; gauges (load, autovacuum workers, L1) as at its end."""
+    """Counters as the window's increase; gauges (load, autovacuum workers, L1, dead rows) as
+    at its end; per route and per query, each one's count and mean milliseconds in the window
+    (`ms_by_route`, `ms_by_query`: the busiest first); cache misses by layer and family
+    (`misses_by_family`: whether a miss wave is one family's)."""
     facts: dict[str, Any] = {}
     for key, value in sorted(after.items()):
+        if "|" in key:
+            continue
         if key in _GAUGES:
             facts[key] = round(value, 2)
         elif key in before:
             facts[key] = round(value - before[key], 1)
+    for prefix, field in (("route:", "ms_by_route"), ("query:", "ms_by_query")):
+        facts[field] = _means(before, after, prefix)
+    misses = {
+        key[len("miss:") : -len("|count")]: int(value - before.get(key, 0.0))
+        for key, value in after.items()
+        if key.startswith("miss:")
+    }
+    facts["misses_by_family"] = dict(sorted(misses.items(), key=lambda kv: -kv[1])[:_TOP])
     return facts
+
+
+def _means(before: dict[str, float], after: dict[str, float], prefix: str) -> dict[str, Any]:
+    """{name: [count, mean ms]} over the window, by total time, the first _TOP of them."""
+    rows = []
+    for key, count in after.items():
+        if key.startswith(prefix) and key.endswith("|count"):
+            name = key[len(prefix) : -len("|count")]
+            n = count - before.get(key, 0.0)
+            total = after.get(f"{prefix}{name}|sum", 0.0) - before.get(f"{prefix}{name}|sum", 0.0)
+            if n > 0:
+                rows.append((total, name, n))
+    rows.sort(reverse=True)
+    return {name: [int(n), round(1000 * total / n, 3)] for total, name, n in rows[:_TOP]}

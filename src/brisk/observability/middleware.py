@@ -1,7 +1,9 @@
 """The telemetry middleware (pure ASGI): request id, Server-Timing, request metrics, access log.
 
-It runs on every request, so it does little: two clock reads, a contextvar, one histogram
-observation through a cached child, two response headers and (if on) one log line.
+It runs on every request (but the answers the cache's fast path counts itself, FastAnswers,
+ADR 0028), so it does little: two clock reads, a contextvar, one histogram observation through
+a cached child, two response headers and (if on) one log line. `Answers` is what both count
+and log a request with.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 UNMATCHED = "unmatched"
 # A layer that answers before routing (the cache's fast path) names its route template here.
 ROUTE_KEY = "brisk.route"
+# When the fast path (outermost, ADR 0028) began on a request it then handed on: the request's
+# duration includes the probe.
+STARTED_KEY = "brisk.started"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # An id we accept from a client: what UUIDs, trace ids and hex tokens look like, bounded, so a
 # hostile header can neither bloat the logs nor forge log structure.
@@ -169,36 +174,27 @@ class TelemetryMiddleware:
         self,
         app: ASGIApp,
         metrics: Metrics,
-        access_log: AccessLog | None = None,
-        recorder: PerfRecorder | None = None,
+        answers: Answers | None = None,
         tracing: Tracing | None = None,
         routes: Callable[[], Iterable[Any]] = tuple,
         in_flight: InFlight | None = None,
         server_timing_detail: str = "all",
-        quiet_routes: frozenset[str] = frozenset(),
-        sample_every: int = 1,
-        slow_seconds: float = 0.1,
     ) -> None:
         self.app = app
-        # Routes measured but not written to the access log (probes, scrapes).
-        self.quiet_routes = quiet_routes
         # "all", "signed-in" (requests carrying a token) or "total" (TelemetrySettings).
         self.server_timing_detail = server_timing_detail
         self.metrics = metrics
-        self.access_log = access_log
-        self.recorder = recorder
         self.tracing = tracing
         self.route_template = RouteTemplates(routes)
-        self.request_ids = RequestIds()
         self.in_flight = in_flight if in_flight is not None else InFlight()
-        self.sample = AccessSample(sample_every, slow_seconds)
-        self._children: dict[tuple[str, str, int], BufferedHistogram] = {}
+        self.answers = answers if answers is not None else Answers(metrics)
+        self.request_ids = self.answers.request_ids
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started = scope.get(STARTED_KEY) or time.perf_counter()
         request_id = self.request_ids(scope["headers"])
         timing = RequestTiming()
         timing.request_id = request_id
@@ -248,6 +244,50 @@ class TelemetryMiddleware:
         method = scope["method"]
         if method not in METHODS:
             method = "_OTHER"
+        self.answers.record(
+            scope, method, route, status, elapsed, timing.request_id, fast is not None, timing
+        )
+        if span is not None and self.tracing is not None:
+            self.tracing.end_request(span, method, route, status)
+
+
+class Answers:
+    """What every answered request leaves: its count in the request histogram, its /_perf
+    record and its access line (the fast path's ordinary answers one in `sample_every`, ADR
+    0026). One instance serves the middleware and the fast path's own answers (FastAnswers),
+    so the two count and log alike."""
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        access_log: AccessLog | None = None,
+        recorder: PerfRecorder | None = None,
+        quiet_routes: frozenset[str] = frozenset(),
+        sample_every: int = 1,
+        slow_seconds: float = 0.1,
+    ) -> None:
+        self.metrics = metrics
+        self.access_log = access_log
+        self.recorder = recorder
+        # Routes measured but not written to the access log (probes, scrapes).
+        self.quiet_routes = quiet_routes
+        self.request_ids = RequestIds()
+        self.sample = AccessSample(sample_every, slow_seconds)
+        self._children: dict[tuple[str, str, int], BufferedHistogram] = {}
+
+    def record(
+        self,
+        scope: Scope,
+        method: str,
+        route: str,
+        status: int,
+        elapsed: float,
+        request_id: bytes,
+        fast: bool,
+        timing: RequestTiming | None = None,
+    ) -> None:
+        """`timing` is None for the fast path's own answers (FastAnswers): they made no query
+        and their L1 reads are counted in the cache metrics, not per request."""
         key = (method, route, status)
         child = self._children.get(key)
         if child is None:
@@ -262,11 +302,11 @@ class TelemetryMiddleware:
             weight = 1
             sample = self.sample
             if (
-                fast is not None
+                fast
                 and sample.every > 1
                 and status < 400
                 and elapsed < sample.slow
-                and timing.request_id.startswith(self.request_ids.prefix)
+                and request_id.startswith(self.request_ids.prefix)
             ):
                 sample.skipped += 1
                 if sample.skipped < sample.every:
@@ -274,9 +314,39 @@ class TelemetryMiddleware:
                 else:
                     weight, sample.skipped = sample.every, 0
             if weight:
+                if timing is None:
+                    timing = RequestTiming.of(request_id)
                 self.access_log.request(scope, method, route, status, elapsed, timing, weight)
-        if span is not None and self.tracing is not None:
-            self.tracing.end_request(span, method, route, status)
+
+
+class FastAnswers:
+    """The telemetry of the answers the cache's fast path sends itself, as the outermost layer
+    (ADR 0028). With Server-Timing `total` and no tracing, what a cached read needs of the
+    telemetry middleware is an id, `app;dur`, its count, the in-flight count and (one in
+    `sample_every`) a line: given here, a hit skips the middleware's per-request timing
+    context, its send wrapper and its own pass over the headers."""
+
+    __slots__ = ("answers", "in_flight")
+
+    def __init__(self, answers: Answers, in_flight: InFlight) -> None:
+        self.answers = answers
+        self.in_flight = in_flight
+
+    def begin(self, scope: Scope, started: float, headers: list[tuple[bytes, bytes]]) -> bytes:
+        """Adds the id and `app;dur` to a hit's headers, before it is sent; its id."""
+        request_id = self.answers.request_ids(scope["headers"])
+        headers.append((REQUEST_ID_HEADER, request_id))
+        headers.append(
+            (b"server-timing", b"app;dur=%.3f" % ((time.perf_counter() - started) * 1000))
+        )
+        self.in_flight.count += 1
+        return request_id
+
+    def done(self, scope: Scope, started: float, status: int, request_id: bytes) -> None:
+        """After it was sent (or the client went away): counted, and maybe logged."""
+        self.in_flight.count -= 1
+        elapsed = time.perf_counter() - started
+        self.answers.record(scope, "GET", scope[ROUTE_KEY], status, elapsed, request_id, True)
 
 
 class AccessSample:

@@ -11,7 +11,7 @@ from brisk.observability.endpoints import build_router
 from brisk.observability.logs import AccessLog
 from brisk.observability.metrics import Metrics, mark_process_dead, multiprocess_dir
 from brisk.observability.metrics_listener import MetricsListener
-from brisk.observability.middleware import InFlight, TelemetryMiddleware
+from brisk.observability.middleware import Answers, FastAnswers, InFlight, TelemetryMiddleware
 from brisk.observability.observers import CacheObserver, QueryObserver
 from brisk.observability.perf import PerfRecorder
 from brisk.observability.sampler import Sampler
@@ -46,6 +46,14 @@ class Telemetry:
         self._sampler: Sampler | None = None
         self._listener: MetricsListener | None = None
         self.in_flight = InFlight()
+        self.answers = Answers(
+            self.metrics,
+            access_log=self.access_log,
+            recorder=self.recorder,
+            quiet_routes=frozenset(settings.access_log_exclude),
+            sample_every=settings.access_log_sample_every,
+            slow_seconds=settings.slow_query_seconds,
+        )
         if multiprocess_dir() is None:
             # Read at scrape time: exact, and nothing on the request path but an int.
             self.metrics.active_requests.set_function(self.in_flight)
@@ -57,22 +65,29 @@ class Telemetry:
 
     def install(self, app: FastAPI) -> None:
         """Routes (/metrics, /_perf when enabled) and the middleware; call after every other
-        middleware so this one is outermost and times all of them."""
+        middleware so this one times all of them (the fast path, when it counts its own
+        answers, is added after it: `fast_answers`, ADR 0028)."""
         app.include_router(build_router(self, metrics=not self.settings.metrics_address))
         if self.settings.enabled:
             app.add_middleware(
                 TelemetryMiddleware,
                 metrics=self.metrics,
-                access_log=self.access_log,
-                recorder=self.recorder,
+                answers=self.answers,
                 tracing=self.tracing,
                 routes=lambda: app.router.routes,
                 in_flight=self.in_flight,
-                quiet_routes=frozenset(self.settings.access_log_exclude),
                 server_timing_detail=self.settings.server_timing,
-                sample_every=self.settings.access_log_sample_every,
-                slow_seconds=self.settings.slow_query_seconds,
             )
+
+    def fast_answers(self) -> FastAnswers | None:
+        """Telemetry for the cache's fast path as the outermost layer (ADR 0028), or None when
+        its answers need the middleware: telemetry off (nothing to add), Server-Timing's db and
+        cache parts (counted through the middleware's per-request context) or tracing spans."""
+        if not self.settings.enabled or self.tracing is not None:
+            return None
+        if self.settings.server_timing != "total":
+            return None
+        return FastAnswers(self.answers, self.in_flight)
 
     async def start(self, db: Database, cache: Cache | None) -> None:
         """Register the observers and start sampling (lifespan, after the pools are open)."""
