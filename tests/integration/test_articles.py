@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from brisk.articles import repository as articles
+from brisk.articles import service as article_service
 from brisk.db.pool import Connection
 from tests.integration.conftest import (
     AUTHOR_TAG_MISMATCHES,
@@ -278,3 +279,28 @@ async def test_a_favorite_that_waits_for_a_retag_links_the_new_tags(
     assert await db.fetch(FAVORITE_TAG_MISMATCHES) == []
     body = (await client.get("/api/articles?favorited=anna&tag=new")).json()
     assert body["articlesCount"] == 1
+
+
+async def test_a_new_slug_whose_suffix_is_taken_gets_another(
+    client: httpx.AsyncClient, api: Api, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two articles titled alike meet on their random suffix now and then (a 422 under load
+    in the cluster test): the second tries another suffix instead of failing."""
+    writer = await api.register("writer")
+    taken = (await api.create_article(writer, "Hello"))["slug"]
+    offered = iter([taken, taken, "hello-000001"])
+    monkeypatch.setattr(article_service, "make_slug", lambda title: next(offered))
+    assert (await api.create_article(writer, "Hello"))["slug"] == "hello-000001"
+    # The tries that found the slug taken wrote nothing and moved no total.
+    assert await db.fetchval("SELECT articles_count FROM users WHERE username = 'writer'") == 2
+    assert await db.fetchval("SELECT value FROM counters WHERE name = 'articles'") == 2
+    assert await db.fetchval("SELECT count(*) FROM articles") == 2
+    listed = (await client.get("/api/articles")).json()
+    assert listed["articlesCount"] == 2
+
+    monkeypatch.setattr(article_service, "make_slug", lambda title: taken)
+    body = {"article": {"title": "Hello", "description": "d", "body": "b"}}
+    response = await client.post("/api/articles", json=body, headers=writer.auth)
+    assert response.status_code == 422
+    assert response.json() == {"errors": {"body": ["slug has already been taken"]}}
+    assert await db.fetchval("SELECT count(*) FROM articles") == 2

@@ -54,8 +54,17 @@ def test_short_soak_reports_windows_memory_errors_and_p99(
         assert facts["blocks_read"] >= 0
         assert facts["runqueue_ms"] >= 0
     assert sum(w["facts"]["queries"] + w["facts"]["l1_misses"] for w in report["windows"]) > 0
-    # The soak's first reads of its fresh copy come from outside shared_buffers.
-    assert sum(w["facts"]["blocks_read"] for w in report["windows"]) > 0
+    # No claim that blocks_read is above 0: whether the copy's first reads come from outside
+    # shared_buffers depends on the server (the embedded one of a developer's `make test`
+    # copies the database through its buffers and reads nothing from disk in the windows).
+    # Which routes and queries took the time, and whose CPU (issue 14's spikes).
+    assert any("/api/articles" in w["facts"]["ms_by_route"] for w in report["windows"])
+    misses = [w["facts"]["misses_by_family"] for w in report["windows"]]
+    assert all(name.split()[0] in {"l1", "l2"} and n >= 0 for m in misses for name, n in m.items())
+    assert sum(w["facts"]["server_cpu_ms"] for w in report["windows"]) > 0
+    assert report["capacity_after_rps"] > 0
+    assert report["capacity_server_us"] > 0
+    assert "capacity (closed model" in done.stdout
     assert "what else happened" in done.stdout
     assert "soak at" in done.stdout
     assert "RSS" in done.stdout

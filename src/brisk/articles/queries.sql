@@ -234,16 +234,20 @@ SELECT id, author_id, title FROM articles WHERE slug = $1 FOR UPDATE;
 SELECT id, author_id FROM articles WHERE slug = $1 FOR KEY SHARE;
 
 -- name: create-article
--- The article and the totals that count it change in one statement.
+-- The article and the totals that count it change in one statement. A slug already taken
+-- (its random suffix met another's, service.py) inserts nothing and moves no total: no row
+-- comes back and the service tries another suffix, without aborting the transaction.
 WITH added AS (
     INSERT INTO articles (slug, author_id, title, description, body, tag_list)
     VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (slug) DO NOTHING
     RETURNING id, author_id
 ), by_author AS (
     UPDATE users SET articles_count = articles_count + 1
     WHERE id = (SELECT author_id FROM added)
 ), total AS (
-    UPDATE counters SET value = value + 1 WHERE name = 'articles'
+    UPDATE counters SET value = value + 1
+    WHERE name = 'articles' AND EXISTS (SELECT 1 FROM added)
 )
 SELECT id FROM added;
 

@@ -107,13 +107,13 @@ async def create_article(
     description: str,
     body: str,
     tags: list[str],
-) -> int:
-    try:
-        article_id = await db.fetchval(
-            Q["create-article"], slug, author_id, title, description, body, tag_list(tags)
-        )
-    except asyncpg.UniqueViolationError as exc:
-        raise AlreadyExistsError("slug") from exc
+) -> int | None:
+    """The new article's id, or None when `slug` is taken (nothing was written)."""
+    article_id = await db.fetchval(
+        Q["create-article"], slug, author_id, title, description, body, tag_list(tags)
+    )
+    if article_id is None:
+        return None
     await _move_feed_counts(db, author_id=author_id, by=1)
     return int(article_id)
 

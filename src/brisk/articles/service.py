@@ -19,13 +19,17 @@ from brisk.articles.schemas import ArticleCreate, ArticleUpdate
 from brisk.articles.views import article_card, article_public
 from brisk.cache import EMBEDDED, MEMBERSHIP, Cache, Key, follows, viewer
 from brisk.db import Database, Executor
-from brisk.errors import ForbiddenError, NotFoundError
+from brisk.errors import AlreadyExistsError, ForbiddenError, NotFoundError
 from brisk.notifications import repository as notifications
 from brisk.notifications.invalidation import inbox_stale
 from brisk.overlay import Shape, ViewerFlags
 
 # List pages cached: the unfiltered and per-tag lists and the feed, near the top.
 CACHED_LIST_DEPTH = 100
+
+
+# Tries at a free slug for a new article before giving up with 422 (each a new suffix).
+SLUG_ATTEMPTS = 5
 
 
 def make_slug(title: str) -> str:
@@ -221,17 +225,24 @@ class ArticleService:
         return article_public(row)
 
     async def create_article(self, *, author_id: int, new: ArticleCreate) -> bytes:
-        slug = make_slug(new.title)
         async with self.db.transaction() as tx:
-            article_id = await repo.create_article(
-                tx,
-                slug=slug,
-                author_id=author_id,
-                title=new.title,
-                description=new.description,
-                body=new.body,
-                tags=new.tagList,
-            )
+            # Many articles share a title ("Hello"), so their 24-bit suffixes meet now and
+            # then (with 10,000 of one title, a few pairs): another suffix, not a 422.
+            for _ in range(SLUG_ATTEMPTS):
+                slug = make_slug(new.title)
+                article_id = await repo.create_article(
+                    tx,
+                    slug=slug,
+                    author_id=author_id,
+                    title=new.title,
+                    description=new.description,
+                    body=new.body,
+                    tags=new.tagList,
+                )
+                if article_id is not None:
+                    break
+            else:
+                raise AlreadyExistsError("slug")
             await repo.set_tags(tx, article_id=article_id, tags=new.tagList, replace=False)
             article = await self._read(tx, slug=slug, viewer_id=author_id)
             # A new article joins lists: every id list may change, no card does.
