@@ -47,9 +47,9 @@ def env_and_requests(
            "BRISK_DATABASE_URL": seeded_url}  # fmt: skip
     with Server(BRISK_APP, env) as brisk:
         requests = build_requests(sample_service(brisk.url), count=400)
-    # Its backends can outlive it for a moment in pg_stat_activity, where the first test's
-    # sampler would count them against the naive app's cap (seen once: 4 of 3).
-    asyncio.run(_until_no_connections(seeded_url))
+    # A stopped server's backends can outlive it for a moment in pg_stat_activity, where a
+    # test's sampler would count them against the naive app's cap (seen: 4 of 3); each test
+    # waits for them to be gone.
     path = tmp_path_factory.mktemp("naive") / "requests.tsv"
     write_requests(requests, path)
     return env, path
@@ -112,6 +112,8 @@ def test_naive_app_answers_the_mix_within_its_connection_cap(
 ) -> None:
     env, path = env_and_requests
     naive_env = env | techniques | {"BRISK_LAB_MAX_CONNECTIONS": str(CAP)}
+    # Nothing left over from the last server (the fixture's, or the previous case's naive one).
+    asyncio.run(_until_no_connections(env["BRISK_DATABASE_URL"]))
     with Server(NAIVE_APP, naive_env) as naive, _Peak(env["BRISK_DATABASE_URL"]) as peak:
         result = drive(naive.url, path, 2, connections=8)
     assert result.requests > 0
