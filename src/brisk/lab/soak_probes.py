@@ -54,9 +54,10 @@ _BY_NAME = {
     "brisk_db_query_duration_seconds": "query:",
 }
 _BY_NAME_FAMILIES = tuple(_BY_NAME)
+# Routes, queries and miss families a window lists, the busiest first.
+_TOP = 14
 # The window's dead rows, summed over the soak database's tables: with autovacuum off (or
 # behind), the mix's deletes and updates leave them for every scan to step over.
-_TOP = 14
 _DEAD_ROWS = "SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables"
 
 
